@@ -1,0 +1,1 @@
+"""Facial emotion recognition library: data, preprocessing, model, training, evaluation."""

@@ -1,0 +1,103 @@
+"""From faces and frames to emotion probabilities with a trained model."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core.labels import EMOTIONS
+from core.preprocess import Box, FaceDetector, extract_faces, to_model_input
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "emotion_cnn.keras"
+MODEL_ENV_VAR = "FER_MODEL_PATH"
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing or is not a readable Keras model."""
+
+
+@dataclass(frozen=True)
+class FacePrediction:
+    box: Box
+    face: np.ndarray
+    """The 48x48 uint8 crop the model saw."""
+    probabilities: np.ndarray
+
+    @property
+    def label_index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def label(self) -> str:
+        return EMOTIONS[self.label_index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.label_index])
+
+
+def default_model_path() -> Path:
+    """``FER_MODEL_PATH`` if set, else the shipped model."""
+    return Path(os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_PATH)
+
+
+def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise ModelLoadError(f"model file not found: {path}")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a broken archive
+        raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
+
+
+class EmotionClassifier:
+    """A Keras model behind one compiled call; thread-safe, so a video thread can share it.
+
+    With ``flip_tta`` the probabilities are the mean over the face and its mirror image.
+    """
+
+    def __init__(self, model: keras.Model, flip_tta: bool = True, batch_size: int = 256) -> None:
+        self.model = model
+        self.flip_tta = flip_tta
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._call = tf.function(self._probabilities, reduce_retracing=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, flip_tta: bool = True) -> EmotionClassifier:
+        return cls(load_keras_model(path), flip_tta=flip_tta)
+
+    def _probabilities(self, x: tf.Tensor) -> tf.Tensor:
+        probabilities = self.model(x, training=False)
+        if self.flip_tta:
+            probabilities = (probabilities + self.model(tf.reverse(x, axis=[2]), training=False)) / 2.0
+        return probabilities
+
+    def predict_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
+        if len(x) == 0:
+            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+        out = []
+        with self._lock:
+            for start in range(0, len(x), self.batch_size):
+                out.append(self._call(tf.convert_to_tensor(x[start : start + self.batch_size])).numpy())
+        return np.concatenate(out)
+
+    def predict_faces(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
+        return self.predict_inputs(to_model_input(faces))
+
+    def analyze_frame(self, frame: np.ndarray, detector: FaceDetector) -> list[FacePrediction]:
+        """Detect every face in a gray/BGR/BGRA frame and classify it."""
+        crops = extract_faces(frame, detector)
+        if not crops:
+            return []
+        probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))
+        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities)]

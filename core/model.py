@@ -1,0 +1,42 @@
+"""The emotion CNN: VGG-style blocks of 3x3 convolutions with BatchNorm, pooling and dropout."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from core.labels import IMAGE_SIZE, NUM_CLASSES
+
+DEFAULT_FILTERS: tuple[int, ...] = (32, 64, 128, 256)
+
+
+def build_model(
+    filters: tuple[int, ...] = DEFAULT_FILTERS,
+    convs_per_block: int = 2,
+    dense_units: int = 256,
+    block_dropout: float = 0.1,
+    dense_dropout: float = 0.4,
+) -> keras.Model:
+    """A CNN from 48x48x1 faces in [0, 1] to softmax probabilities over the 7 emotions.
+
+    Block ``i`` has ``convs_per_block`` conv-BN-ReLU layers of ``filters[i]`` channels, then
+    2x2 max pooling and dropout ``block_dropout * i`` (none after the first block: the net
+    under-fits early on FER-2013, so regularisation grows with depth).
+    """
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
+    x = inputs
+    for block, channels in enumerate(filters):
+        for conv in range(convs_per_block):
+            x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"block{block + 1}_conv{conv + 1}")(x)
+            x = layers.BatchNormalization(name=f"block{block + 1}_bn{conv + 1}")(x)
+            x = layers.ReLU(name=f"block{block + 1}_relu{conv + 1}")(x)
+        x = layers.MaxPooling2D(name=f"block{block + 1}_pool")(x)
+        if block > 0 and block_dropout > 0:
+            x = layers.Dropout(block_dropout * block, name=f"block{block + 1}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense_units, use_bias=False, name="dense")(x)
+    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.ReLU(name="dense_relu")(x)
+    x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="emotion_cnn")

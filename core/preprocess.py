@@ -1,0 +1,110 @@
+"""How a frame becomes model input: detect faces, crop with a margin, 48x48 gray, scale to [0, 1].
+
+This is the one preprocessing path. Training and evaluation start from 48x48 uint8 faces
+(already cropped in FER-2013) and call :func:`to_model_input`; photos, live video and
+attacks call :func:`extract_faces` first, which ends in the same 48x48 uint8 crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.labels import IMAGE_SIZE
+
+HAAR_CASCADE = "haarcascade_frontalface_default.xml"
+DEFAULT_MARGIN = 0.15
+"""Extra border around a detected box, as a fraction of its size (FER crops are loose)."""
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    box: Box
+    """Where the face is in the frame (before the margin)."""
+    pixels: np.ndarray
+    """48x48 uint8 grayscale crop."""
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """A uint8 gray image from a gray (H, W) / (H, W, 1), BGR or BGRA frame."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        return frame[:, :, 0]
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"expected a gray, BGR or BGRA image, got shape {frame.shape}")
+
+
+class FaceDetector:
+    """OpenCV's frontal-face Haar cascade (opencv 4.x ships it)."""
+
+    def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24) -> None:
+        path = cv2.data.haarcascades + HAAR_CASCADE
+        self._cascade = cv2.CascadeClassifier(path)
+        if self._cascade.empty():
+            raise RuntimeError(f"could not load the Haar cascade {path}")
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+
+    def detect(self, gray: np.ndarray) -> list[Box]:
+        """Face boxes in a gray image, largest first; empty for frames too small to hold one."""
+        if gray.shape[0] < self.min_size or gray.shape[1] < self.min_size:
+            return []
+        found = self._cascade.detectMultiScale(
+            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(self.min_size, self.min_size)
+        )
+        boxes = [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+        return sorted(boxes, key=lambda box: box.w * box.h, reverse=True)
+
+
+def crop_face(gray: np.ndarray, box: Box, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+    """The box grown by ``margin`` on each side, clamped to the frame, as a 48x48 uint8 face."""
+    pad_x, pad_y = int(round(box.w * margin)), int(round(box.h * margin))
+    top, bottom = max(box.y - pad_y, 0), min(box.y + box.h + pad_y, gray.shape[0])
+    left, right = max(box.x - pad_x, 0), min(box.x + box.w + pad_x, gray.shape[1])
+    crop = gray[top:bottom, left:right]
+    if crop.size == 0:
+        raise ValueError(f"box {box} lies outside the {gray.shape[1]}x{gray.shape[0]} frame")
+    return resize_face(crop)
+
+
+def resize_face(gray: np.ndarray) -> np.ndarray:
+    """Any gray image resized to 48x48 (area interpolation when shrinking)."""
+    if gray.shape == (IMAGE_SIZE, IMAGE_SIZE):
+        return gray
+    shrinking = gray.shape[0] > IMAGE_SIZE or gray.shape[1] > IMAGE_SIZE
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(gray, (IMAGE_SIZE, IMAGE_SIZE), interpolation=interpolation)
+
+
+def extract_faces(frame: np.ndarray, detector: FaceDetector, margin: float = DEFAULT_MARGIN) -> list[FaceCrop]:
+    """Every detected face in a frame as a 48x48 crop with its box."""
+    gray = to_gray(frame)
+    return [FaceCrop(box, crop_face(gray, box, margin)) for box in detector.detect(gray)]
+
+
+def to_model_input(faces: np.ndarray) -> np.ndarray:
+    """uint8 faces (48, 48) or (N, 48, 48) as float32 (N, 48, 48, 1) in [0, 1]."""
+    faces = np.asarray(faces)
+    if faces.ndim == 2:
+        faces = faces[None]
+    if faces.shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"expected 48x48 faces, got shape {faces.shape}")
+    return (faces.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)) / 255.0

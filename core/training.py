@@ -1,0 +1,214 @@
+"""Train the emotion CNN: tf.data with augmentation, Adam with cosine decay, checkpoints, artifacts.
+
+Fit on Training, select on PublicTest (early stopping keeps the best epoch); PrivateTest rows,
+when a file has them, are never touched here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core.data import FerDataset, file_sha256
+from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.model import DEFAULT_FILTERS, build_model
+from core.preprocess import to_model_input
+
+CHECKPOINT = "checkpoint.keras"
+BEST_CHECKPOINT = "best.keras"
+STATE_FILE = "train_state.json"
+HISTORY_CSV = "history.csv"
+MODEL_FILE = "emotion_cnn.keras"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.1
+    patience: int = 10
+    seed: int = 42
+    mixed_precision: bool = True
+    flip: bool = True
+    shift: float = 0.1
+    rotation_degrees: float = 10.0
+    zoom: float = 0.1
+    filters: tuple[int, ...] = DEFAULT_FILTERS
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy over several GPUs, else the default (one GPU or the CPU)."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def augmentation(config: TrainConfig) -> keras.Sequential:
+    """Random flips, shifts, rotations and zoom, applied to whole batches in the input pipeline."""
+    steps = []
+    if config.flip:
+        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed))
+    if config.rotation_degrees:
+        steps.append(keras.layers.RandomRotation(config.rotation_degrees / 360.0, fill_mode="nearest", seed=config.seed))
+    if config.shift:
+        steps.append(keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=config.seed))
+    if config.zoom:
+        steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def make_dataset(data: FerDataset, config: TrainConfig, training: bool) -> tf.data.Dataset:
+    """Batches of (faces in [0, 1], one-hot labels); shuffled and augmented when training."""
+    faces = to_model_input(data.images)
+    targets = keras.utils.to_categorical(data.labels, NUM_CLASSES).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices((faces, targets))
+    if training:
+        dataset = dataset.shuffle(len(faces), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(config.batch_size)
+    if training:
+        augment = augmentation(config)
+        dataset = dataset.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+    total = max(config.epochs * steps_per_epoch, 1)
+    warmup = min(config.warmup_epochs * steps_per_epoch, total - 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10 if warmup else config.learning_rate,
+        decay_steps=total - warmup,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One line per epoch: metrics, images/s and the time left for the whole run."""
+
+    def __init__(self, total_epochs: int, train_size: int, log=print) -> None:
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.train_size = train_size
+        self.log = log
+        self.durations: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        took = time.perf_counter() - self._start
+        self.durations.append(took)
+        left = (self.total_epochs - epoch - 1) * float(np.mean(self.durations[-3:]))
+        logs = logs or {}
+        self.log(
+            f"epoch {epoch + 1}/{self.total_epochs}  loss {logs.get('loss', float('nan')):.4f}  "
+            f"acc {logs.get('accuracy', float('nan')):.4f}  val_loss {logs.get('val_loss', float('nan')):.4f}  "
+            f"val_acc {logs.get('val_accuracy', float('nan')):.4f}  {took:.0f}s "
+            f"({self.train_size / took:.0f} img/s)  ETA {_format_duration(left)}",
+        )
+
+
+class SaveState(keras.callbacks.Callback):
+    """Writes the last finished epoch and the time spent, so ``--resume`` can continue."""
+
+    def __init__(self, path: Path, started: float, previous_seconds: float) -> None:
+        super().__init__()
+        self.path, self.started, self.previous_seconds = path, started, previous_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = {"epoch": epoch + 1, "seconds": self.previous_seconds + time.perf_counter() - self.started}
+        self.path.write_text(json.dumps(state))
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def train(
+    data: FerDataset,
+    data_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: TrainConfig,
+    resume: bool = False,
+    log=print,
+) -> dict:
+    """Fit, keep the best PublicTest epoch, write every artifact into ``out_dir``; returns the report."""
+    from core.evaluation import write_training_artifacts
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
+    if len(train_split) == 0 or len(val_split) == 0:
+        raise ValueError(f"{data.source}: training needs Training and PublicTest rows; found splits {data.splits}")
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+
+    train_ds = make_dataset(train_split, config, training=True)
+    val_ds = make_dataset(val_split, config, training=False)
+    steps = int(np.ceil(len(train_split) / config.batch_size))
+    state_path = out / STATE_FILE
+    initial_epoch, previous_seconds = 0, 0.0
+    with distribution_strategy().scope():
+        if resume and (out / CHECKPOINT).exists() and state_path.exists():
+            model = keras.models.load_model(out / CHECKPOINT)
+            state = json.loads(state_path.read_text())
+            initial_epoch, previous_seconds = state["epoch"], state["seconds"]
+            log(f"resuming from {out / CHECKPOINT} after epoch {initial_epoch}")
+        else:
+            model = build_model(filters=tuple(config.filters))
+            compile_model(model, config, steps)
+
+    started = time.perf_counter()
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(out / CHECKPOINT),
+        keras.callbacks.ModelCheckpoint(out / BEST_CHECKPOINT, monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.CSVLogger(out / HISTORY_CSV, append=resume),
+        keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")),
+        SaveState(state_path, started, previous_seconds),
+        EpochProgress(config.epochs, len(train_split), log),
+    ]
+    log(f"training on {len(train_split)} faces, selecting on {len(val_split)} PublicTest faces, {steps} steps/epoch")
+    if initial_epoch < config.epochs:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    seconds = previous_seconds + time.perf_counter() - started
+
+    # The best PublicTest epoch, re-read from disk so a resumed run picks the best of all its runs.
+    best = keras.models.load_model(out / BEST_CHECKPOINT) if (out / BEST_CHECKPOINT).exists() else model
+    keras.mixed_precision.set_global_policy("float32")
+    final = build_model(filters=tuple(config.filters))
+    final.set_weights(best.get_weights())
+    final.save(out / MODEL_FILE)
+    training_info = {
+        "config": {**asdict(config), "filters": list(config.filters)},
+        "training_seconds": round(seconds, 1),
+        "data_file": str(data_path),
+        "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return write_training_artifacts(final, data, out, training_info)
