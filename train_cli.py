@@ -11,8 +11,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, resolve_data_path  # noqa: E402
-from core.inference import ModelLoadError  # noqa: E402
+from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, resolve_data_path
+from core.inference import ModelLoadError
 
 
 def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -> None:
@@ -70,6 +70,73 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    import cv2
+
+    from core.inference import EmotionClassifier
+    from core.preprocess import FaceDetector
+
+    classifier, detector = EmotionClassifier.load(args.model), FaceDetector()
+    results, failed = [], 0
+    for path in args.images:
+        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if image is None:
+            failed += 1
+            results.append({"image": path, "error": "not a readable image file"})
+            print(f"{path}: error: not a readable image file", file=sys.stderr)
+            continue
+        faces = classifier.analyze_frame(image, detector)
+        results.append({"image": path, "faces": [face.to_dict() for face in faces]})
+        if not args.json:
+            print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + ("" if faces else " found"))
+            for number, face in enumerate(faces, start=1):
+                box = face.box
+                print(f"  face {number} at x={box.x} y={box.y} w={box.w} h={box.h}: {face.label} {face.confidence:.1%}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import cv2
+
+    from core.inference import EmotionClassifier
+    from core.video import VideoSourceError, sample_faces
+
+    classifier = EmotionClassifier.load(args.model)
+    save_dir = Path(args.save_faces) if args.save_faces else None
+    if save_dir:
+        save_dir.mkdir(parents=True, exist_ok=True)
+    saved = 0
+    try:
+        for sample in sample_faces(args.source, classifier, interval=args.interval, max_samples=args.max_samples):
+            print("Preprocessing ...")
+            if args.source.isdigit():
+                stamp = time.strftime("%H:%M:%S", time.localtime(sample.seconds))
+            else:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(sample.seconds))
+            if not sample.faces:
+                print(f"{stamp}s : no face in view")
+            for face in sample.faces:
+                print(f"{stamp}s : {face.label} , {face.confidence:.0%}")
+                if save_dir:
+                    cv2.imwrite(str(save_dir / f"image{saved}.png"), face.face)
+                    saved += 1
+    except VideoSourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    if save_dir:
+        print(f"saved {saved} face crops to {save_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the metrics to this JSON file")
     evaluate.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="emotion of every face in each photo")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", help="a .keras model (default: the shipped one)")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+    predict.set_defaults(handler=cmd_predict)
+
+    stream = commands.add_parser("stream", help="console mode: the emotion in a webcam or video once a second")
+    stream.add_argument("--source", default="0", help="camera index (default 0) or a video file")
+    stream.add_argument("--model", help="a .keras model (default: the shipped one)")
+    stream.add_argument("--interval", type=float, default=1.0, help="seconds between samples (default 1)")
+    stream.add_argument("--max-samples", type=int, help="stop after this many samples")
+    stream.add_argument("--save-faces", metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ...")
+    stream.set_defaults(handler=cmd_stream)
     return parser
 
 

@@ -185,7 +185,7 @@ def _parse_labels(frame: pd.DataFrame, problems: dict[int, str]) -> np.ndarray:
     numeric = pd.to_numeric(frame["emotion"], errors="coerce")
     valid = numeric.notna() & (numeric % 1 == 0) & numeric.between(0, NUM_CLASSES - 1)
     for row in np.flatnonzero(~valid.to_numpy()):
-        problems[int(row)] = f"label {frame['emotion'].iloc[row]!r} is not an integer in 0..{NUM_CLASSES - 1}"
+        problems[int(row)] = f"label {str(frame['emotion'].iloc[row])!r} is not an integer in 0..{NUM_CLASSES - 1}"
     return numeric.where(valid, UNLABELLED).astype(np.int8).to_numpy()
 
 
@@ -204,10 +204,12 @@ def _parse_pixels(texts: list[str], rows: np.ndarray, problems: dict[int, str]) 
     """Parse rows known to hold 2304 tokens each; rows with bad tokens go to ``problems``."""
     if not texts:
         return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        # Stops early (a shorter array) at the first token that is not an integer.
-        flat = np.fromstring(" ".join(texts), dtype=np.int64, sep=" ")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            flat = np.fromstring(" ".join(texts), dtype=np.int64, sep=" ")
+    except (ValueError, DeprecationWarning):  # a token that is not an integer (numpy < 2.3 only warns)
+        flat = np.zeros(0, dtype=np.int64)
     if flat.size == len(texts) * NUM_PIXELS:
         values = flat.reshape(len(texts), NUM_PIXELS)
         bad = ~np.all((values >= 0) & (values <= 255), axis=1)

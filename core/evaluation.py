@@ -10,13 +10,13 @@ import keras
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from core.data import FerDataset  # noqa: E402
-from core.inference import EmotionClassifier  # noqa: E402
-from core.labels import EMOTIONS, NUM_CLASSES, PUBLIC_TEST, TRAINING  # noqa: E402
+from core.data import FerDataset
+from core.inference import EmotionClassifier
+from core.labels import EMOTIONS, NUM_CLASSES, PUBLIC_TEST, TRAINING
 
 REPORT_FILE = "report.json"
 
@@ -134,7 +134,7 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
         "accuracy_without_tta": plain["accuracy"],
         "split_sizes": {name: int((data.usage == name).sum()) for name in data.splits},
         "training_split": TRAINING,
-        "epochs_run": int(len(history)),
+        "epochs_run": len(history),
         "best_epoch": int(history["val_accuracy"].idxmax() + 1),
         "history": history.to_dict(orient="list"),
         **training_info,

@@ -41,6 +41,15 @@ class FacePrediction:
     def confidence(self) -> float:
         return float(self.probabilities[self.label_index])
 
+    def to_dict(self) -> dict:
+        """JSON-ready: box, emotion, its probability and every class's probability."""
+        return {
+            "box": {"x": self.box.x, "y": self.box.y, "w": self.box.w, "h": self.box.h},
+            "emotion": self.label,
+            "probability": round(self.confidence, 4),
+            "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities, strict=True)},
+        }
+
 
 def default_model_path() -> Path:
     """``FER_MODEL_PATH`` if set, else the shipped model."""
@@ -100,4 +109,4 @@ class EmotionClassifier:
         if not crops:
             return []
         probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))
-        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities)]
+        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities, strict=True)]

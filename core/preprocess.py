@@ -15,8 +15,13 @@ import numpy as np
 from core.labels import IMAGE_SIZE
 
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
-DEFAULT_MARGIN = 0.15
-"""Extra border around a detected box, as a fraction of its size (FER crops are loose)."""
+DEFAULT_MARGIN = 0.01
+"""Extra border around a detected box, as a fraction of its size.
+
+FER-2013's faces are framed almost exactly like a Haar box: on PublicTest faces pasted into a
+frame the box covers 97% of the pasted face, and a 1% margin gives the crop closest to the
+original (mean pixel correlation 0.64 against 0.32 with 15%). Matching the training framing
+is what keeps live accuracy close to test accuracy."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class FaceDetector:
 
 def crop_face(gray: np.ndarray, box: Box, margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """The box grown by ``margin`` on each side, clamped to the frame, as a 48x48 uint8 face."""
-    pad_x, pad_y = int(round(box.w * margin)), int(round(box.h * margin))
+    pad_x, pad_y = round(box.w * margin), round(box.h * margin)
     top, bottom = max(box.y - pad_y, 0), min(box.y + box.h + pad_y, gray.shape[0])
     left, right = max(box.x - pad_x, 0), min(box.x + box.w + pad_x, gray.shape[1])
     crop = gray[top:bottom, left:right]

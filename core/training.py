@@ -59,9 +59,11 @@ def augmentation(config: TrainConfig) -> keras.Sequential:
     if config.flip:
         steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed))
     if config.rotation_degrees:
-        steps.append(keras.layers.RandomRotation(config.rotation_degrees / 360.0, fill_mode="nearest", seed=config.seed))
+        turn = config.rotation_degrees / 360.0
+        steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", seed=config.seed))
     if config.shift:
-        steps.append(keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=config.seed))
+        shift = config.shift
+        steps.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=config.seed))
     if config.zoom:
         steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed))
     return keras.Sequential(steps, name="augmentation")
@@ -81,17 +83,21 @@ def make_dataset(data: FerDataset, config: TrainConfig, training: bool) -> tf.da
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+    """Linear warm-up, then cosine decay to zero at the last of ``config.epochs``."""
     total = max(config.epochs * steps_per_epoch, 1)
     warmup = min(config.warmup_epochs * steps_per_epoch, total - 1)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10 if warmup else config.learning_rate,
         decay_steps=total - warmup,
         warmup_target=config.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=keras.optimizers.Adam(learning_rate_schedule(config, steps_per_epoch)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -169,6 +175,8 @@ def train(
     with distribution_strategy().scope():
         if resume and (out / CHECKPOINT).exists() and state_path.exists():
             model = keras.models.load_model(out / CHECKPOINT)
+            # The schedule follows --epochs, so a resumed run can be lengthened or shortened.
+            model.optimizer.learning_rate = learning_rate_schedule(config, steps)
             state = json.loads(state_path.read_text())
             initial_epoch, previous_seconds = state["epoch"], state["seconds"]
             log(f"resuming from {out / CHECKPOINT} after epoch {initial_epoch}")

@@ -1,0 +1,122 @@
+"""Model FLOPs per face (counted from the Keras layers) and the machine's peak FLOP/s."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import numpy as np
+
+
+def _shape(tensor_or_shape) -> tuple:
+    shape = getattr(tensor_or_shape, "shape", tensor_or_shape)
+    return tuple(int(d) for d in shape[1:])
+
+
+def count_macs(model) -> dict:
+    """Multiply-accumulates per input image by layer kind (conv, depthwise, dense).
+
+    Counts Conv2D, SeparableConv2D, DepthwiseConv2D and Dense; BatchNorm, activations,
+    pooling and adds are elementwise and left out (well under 1% for these models).
+    """
+    by_kind = {"conv": 0, "depthwise": 0, "pointwise": 0, "dense": 0}
+    for layer in _leaf_layers(model):
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Dense"):
+            continue
+        in_shape, out_shape = _shape(layer.input), _shape(layer.output)
+        out_pixels = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
+        in_channels, out_channels = in_shape[-1], out_shape[-1]
+        if kind == "Dense":
+            by_kind["dense"] += out_pixels * in_channels * out_channels
+        elif kind == "Conv2D":
+            kh, kw = layer.kernel_size
+            by_kind["conv"] += out_pixels * kh * kw * in_channels * out_channels // layer.groups
+        else:
+            kh, kw = layer.kernel_size
+            multiplier = layer.depth_multiplier
+            by_kind["depthwise"] += out_pixels * kh * kw * in_channels * multiplier
+            if kind == "SeparableConv2D":
+                by_kind["pointwise"] += out_pixels * in_channels * multiplier * out_channels
+    total = sum(by_kind.values())
+    return {"macs": total, "flops": 2 * total, "by_kind_macs": by_kind}
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def machine_peak() -> dict:
+    """Peak fp32 FLOP/s estimated as cores x GHz x FLOPs/cycle, with the assumption spelled out."""
+    info = _lscpu()
+    flags = set(info.get("Flags", "").split())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    ghz, ghz_source = _clock_ghz(info)
+    if "avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512 FMA: 2 FMA units x 16 fp32 lanes x 2 FLOPs"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, isa = 32, "AVX2 FMA: 2 FMA units x 8 fp32 lanes x 2 FLOPs"
+    else:
+        per_cycle, isa = 8, "SSE: 4 fp32 lanes x 2 (add + mul)"
+    peak = cores * ghz * 1e9 * per_cycle
+    result = {
+        "cpu": info.get("Model name", "unknown"),
+        "cores": cores,
+        "ghz": ghz,
+        "ghz_source": ghz_source,
+        "flops_per_cycle_per_core": per_cycle,
+        "peak_flops": peak,
+        "assumption": f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle ({isa})",
+    }
+    family = info.get("CPU family", "")
+    if info.get("Vendor ID") == "AuthenticAMD" and family == "25" and "avx512f" in flags:
+        result["note"] = (
+            "AMD Zen 4 runs 512-bit FMAs as two 256-bit halves: a realistic fp32 peak is half, "
+            f"{peak / 2 / 1e9:.0f} GFLOP/s"
+        )
+        result["realistic_peak_flops"] = peak / 2
+    return result
+
+
+def _lscpu() -> dict:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        text = ""
+    info = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        info[key.strip()] = value.strip()
+    return info
+
+
+def _clock_ghz(info: dict) -> tuple[float, str]:
+    if info.get("CPU max MHz"):
+        return float(info["CPU max MHz"]) / 1000, "lscpu CPU max MHz"
+    match = re.search(r"@\s*([\d.]+)\s*GHz", info.get("Model name", ""))
+    if match:
+        return float(match.group(1)), "lscpu model name"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":")[1]) / 1000, "/proc/cpuinfo cpu MHz"
+    except OSError:
+        pass
+    return 2.0, "guess (no clock found)"
+
+
+def flop_report(model, faces_per_s: float | None, tta: bool, peak: dict) -> dict:
+    """FLOPs per face (doubled with flip TTA) and what a measured rate achieves against the peak."""
+    counted = count_macs(model)
+    per_face = counted["flops"] * (2 if tta else 1)
+    report = {**counted, "flops_per_face": per_face, "tta": tta, "roofline_faces_per_s": peak["peak_flops"] / per_face}
+    if faces_per_s:
+        achieved = faces_per_s * per_face
+        report.update({"achieved_flops": achieved, "fraction_of_peak": achieved / peak["peak_flops"]})
+    return report

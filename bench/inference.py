@@ -1,0 +1,66 @@
+"""Classification throughput (batches of 256 faces) and single-face latency (the live path)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bench.common import latency_stats, tile_to, time_calls
+
+BATCH = 256
+
+
+def throughput(predict_faces, faces: np.ndarray, batches: int, labels: np.ndarray | None = None) -> dict:
+    """Faces/s of ``predict_faces`` over ``batches`` batches of 256 faces (after one warm-up batch).
+
+    With ``labels`` (the faces' true classes) the accuracy of the predictions is reported too.
+    """
+    count = BATCH * batches
+    data = tile_to(faces, count)
+    predict_faces(data[:BATCH])
+    predictions = []
+    start = time.perf_counter()
+    for index in range(batches):
+        predictions.append(predict_faces(data[index * BATCH : (index + 1) * BATCH]))
+    took = time.perf_counter() - start
+    result = {"batch_size": BATCH, "faces": count, "seconds": took, "faces_per_s": count / took}
+    if labels is not None:
+        predicted = np.argmax(np.concatenate(predictions), axis=1)
+        truth = tile_to(labels, count)
+        unique = min(len(faces), count)
+        result["accuracy"] = float(np.mean(predicted[:unique] == truth[:unique]))
+        result["accuracy_faces"] = unique
+    return result
+
+
+def single_face_latency(predict_faces, faces: np.ndarray, repeats: int) -> dict:
+    """p50/p95 of one call on one face, cycling through different faces."""
+    position = [0]
+
+    def call():
+        predict_faces(faces[position[0] % len(faces)])
+        position[0] += 1
+
+    return latency_stats(time_calls(call, repeats, warmup=5))
+
+
+def latency_breakdown(classifier, faces: np.ndarray, repeats: int) -> dict:
+    """Where one ``predict_faces`` call on one face spends its time (p50 ms of each step)."""
+    import tensorflow as tf
+
+    from core.preprocess import to_model_input
+
+    face = faces[0]
+    x = to_model_input(face)
+    tensor = tf.convert_to_tensor(x)
+    model = classifier.model
+    steps = {
+        "to_model_input": lambda: to_model_input(face),
+        "convert_to_tensor": lambda: tf.convert_to_tensor(x),
+        "compiled_call": lambda: classifier._call(tensor),
+        "compiled_call_and_numpy": lambda: classifier._call(tensor).numpy(),
+        "predict_faces": lambda: classifier.predict_faces(face),
+        "eager_model_call": lambda: model(tensor, training=False).numpy(),
+    }
+    return {name: latency_stats(time_calls(fn, repeats, warmup=5))["p50_ms"] for name, fn in steps.items()}

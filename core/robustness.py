@@ -1,0 +1,319 @@
+"""How the classifier holds up under attack: accuracy-vs-budget curves, and adversarial fine-tuning ("hardening").
+
+Accuracy under attack is measured as the product sees faces: untargeted attacks against the true label through the
+classifier's own probabilities (flip TTA included), each adversarial face rounded to 8 bits within its budget
+(:func:`core.attacks.to_uint8`) before it is classified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from core.attacks import DEFAULT_MAX_GREY, DEFAULT_PGD_STEPS, GREY_LEVELS, Method, attack, pgd, to_uint8
+from core.data import FerDataset
+from core.inference import EmotionClassifier
+from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.preprocess import to_model_input
+
+ROBUSTNESS_CSV = "robustness.csv"
+ROBUSTNESS_PNG = "robustness.png"
+HARDENED_MODEL = "emotion_cnn_hardened.keras"
+HARDEN_REPORT = "harden_report.json"
+
+Progress = Callable[[str], None] | None
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def subset(data: FerDataset, limit: int | None, seed: int = 0) -> FerDataset:
+    """At most ``limit`` rows drawn at random without replacement (fixed seed), in their original order."""
+    if limit is None or limit >= len(data):
+        return data
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    rows = np.sort(np.random.default_rng(seed).choice(len(data), size=limit, replace=False))
+    return FerDataset(data.images[rows], data.labels[rows], data.usage[rows], data.source)
+
+
+def robust_accuracy(
+    classifier: EmotionClassifier,
+    faces: np.ndarray,
+    labels: np.ndarray,
+    grey_levels: Sequence[int],
+    method: Method = "pgd",
+    steps: int = DEFAULT_PGD_STEPS,
+    batch_size: int = 256,
+    progress: Progress = None,
+) -> dict[int, float]:
+    """Accuracy of uint8 faces (N, 48, 48) under an untargeted attack at each budget (whole grey levels).
+
+    Budgets are taken in increasing order and a face counts as correct at ``k`` only if it is classified correctly
+    clean and no attack at any budget <= ``k`` broke it (an adversarial face within a smaller budget lies within
+    ``k`` too). So the accuracy cannot rise with the budget, and broken faces are not attacked again.
+    """
+    say = progress or _quiet
+    labels = np.asarray(labels, dtype=np.int32)
+    correct = classifier.predict_faces(faces).argmax(axis=1) == labels if len(faces) else np.zeros(0, bool)
+    accuracy: dict[int, float] = {}
+    for grey in sorted(set(int(k) for k in grey_levels)):
+        if grey < 0:
+            raise ValueError(f"budgets must be >= 0 grey levels, got {grey}")
+        started = time.perf_counter()
+        rows = np.flatnonzero(correct)
+        if grey > 0 and len(rows):
+            epsilon = grey / GREY_LEVELS
+            adversarial01 = attack(classifier, to_model_input(faces[rows]), epsilon, None, method=method, steps=steps,
+                                   labels=labels[rows], batch_size=batch_size)
+            adversarial = to_uint8(adversarial01, faces[rows], epsilon)
+            correct[rows] = classifier.predict_faces(adversarial).argmax(axis=1) == labels[rows]
+        accuracy[grey] = float(correct.mean()) if len(correct) else float("nan")
+        say(f"{method.upper()} {grey:>2}/255: accuracy {accuracy[grey]:.2%} "
+            f"({len(rows)} faces attacked, {time.perf_counter() - started:.1f}s)")
+    return accuracy
+
+
+def robustness_curve(
+    classifier: EmotionClassifier,
+    data: FerDataset,
+    max_grey: int = DEFAULT_MAX_GREY,
+    methods: Sequence[Method] = ("fgsm", "pgd"),
+    steps: int = DEFAULT_PGD_STEPS,
+    batch_size: int = 256,
+    progress: Progress = None,
+) -> pd.DataFrame:
+    """Accuracy at 0..``max_grey`` grey levels for each method: columns method, steps, grey_levels, epsilon,
+    accuracy, faces."""
+    rows = []
+    for method in methods:
+        curve = robust_accuracy(classifier, data.images, data.labels, range(max_grey + 1), method, steps,
+                                batch_size, progress)
+        for grey, accuracy in curve.items():
+            rows.append({
+                "method": method, "steps": steps if method == "pgd" else 1, "grey_levels": grey,
+                "epsilon": grey / GREY_LEVELS, "accuracy": accuracy, "faces": len(data),
+            })
+    return pd.DataFrame(rows)
+
+
+def plot_robustness(curve: pd.DataFrame, path: str | os.PathLike, title: str) -> None:
+    """Accuracy against the budget, one line per method, grey levels below and [0, 1] above."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for method, part in curve.groupby("method", sort=False):
+        steps = int(part["steps"].iloc[0])
+        name = "FGSM" if method == "fgsm" else f"PGD-{steps}"
+        axes.plot(part["grey_levels"], part["accuracy"], marker="o", label=name)
+    axes.set_xlabel("L-inf budget (grey levels out of 255)")
+    axes.set_ylabel("accuracy")
+    axes.set_ylim(0, 1)
+    axes.set_xlim(left=0)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    top = axes.secondary_xaxis("top", functions=(lambda g: g / GREY_LEVELS, lambda e: e * GREY_LEVELS))
+    top.set_xlabel("epsilon (model input in [0, 1])")
+    axes.set_title(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def run_robustness(
+    classifier: EmotionClassifier,
+    dataset: FerDataset,
+    out_dir: str | os.PathLike,
+    max_grey: int = DEFAULT_MAX_GREY,
+    limit: int | None = None,
+    progress: Progress = print,
+    *,
+    methods: Sequence[Method] = ("fgsm", "pgd"),
+    steps: int = DEFAULT_PGD_STEPS,
+    split: str | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> pd.DataFrame:
+    """The robustness curve on ``split`` (default: the evaluation split), at most ``limit`` faces drawn at random:
+    writes robustness.csv and robustness.png into ``out_dir`` and returns the table."""
+    say = progress or _quiet
+    data = dataset.split(split) if split is not None else dataset.evaluation_split()
+    data = subset(data, limit, seed)
+    if len(data) == 0:
+        raise ValueError(f"{dataset.source}: no labelled faces to attack")
+    split_name = str(data.usage[0])
+    say(f"attacking {len(data)} {split_name} faces at 0..{max_grey} grey levels "
+        f"({', '.join(methods)}; flip TTA {'on' if classifier.flip_tta else 'off'})")
+    curve = robustness_curve(classifier, data, max_grey, methods, steps, batch_size, say)
+    curve.insert(0, "split", split_name)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    curve.to_csv(out / ROBUSTNESS_CSV, index=False)
+    tta = ", flip TTA" if classifier.flip_tta else ""
+    plot_robustness(curve, out / ROBUSTNESS_PNG,
+                    f"accuracy under untargeted attack: {len(data)} {split_name} faces{tta}, 8-bit adversarial faces")
+    return curve
+
+
+# ---------------------------------------------------------------------------- adversarial fine-tuning
+
+
+def copy_model(model: keras.Model) -> keras.Model:
+    """A new model with the same architecture and weights (the original is left untouched)."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def harden(
+    model: keras.Model,
+    dataset: FerDataset,
+    out_dir: str | os.PathLike,
+    epochs: int = 3,
+    *,
+    method: Method = "pgd",
+    max_grey: int = 4,
+    train_steps: int = 3,
+    adversarial_fraction: float = 0.5,
+    batch_size: int = 64,
+    learning_rate: float = 1e-4,
+    label_smoothing: float = 0.1,
+    augment: bool = True,
+    train_limit: int | None = None,
+    eval_limit: int | None = None,
+    eval_grey_levels: Sequence[int] = (2, 4),
+    eval_steps: int = DEFAULT_PGD_STEPS,
+    seed: int = 42,
+    progress: Progress = print,
+) -> dict:
+    """Fine-tune a copy of ``model`` on Training faces, ``adversarial_fraction`` of each batch attacked.
+
+    Each batch is augmented as in training; its first part is replaced by untargeted adversarial faces (PGD with
+    ``train_steps`` steps and a random start, or FGSM) at a random budget of 1..``max_grey`` grey levels per face,
+    made against the model being tuned (no flip TTA). Afterwards the standard and the hardened model are evaluated
+    as the product uses them (flip TTA) on PublicTest (at most ``eval_limit`` faces): clean accuracy and accuracy
+    under untargeted PGD-``eval_steps`` at ``eval_grey_levels``. Writes emotion_cnn_hardened.keras and
+    harden_report.json into ``out_dir`` and returns the report.
+    """
+    from core.training import TrainConfig, augmentation
+
+    say = progress or _quiet
+    if method not in ("fgsm", "pgd"):
+        raise ValueError(f"unknown attack method {method!r}; expected 'fgsm' or 'pgd'")
+    if not 0.0 <= adversarial_fraction <= 1.0:
+        raise ValueError(f"adversarial_fraction must lie in [0, 1], got {adversarial_fraction}")
+    train_data = subset(dataset.split(TRAINING), train_limit, seed)
+    eval_data = subset(dataset.split(PUBLIC_TEST), eval_limit, seed)
+    if len(train_data) == 0 or len(eval_data) == 0:
+        raise ValueError(f"{dataset.source}: hardening needs Training and PublicTest rows; found {dataset.splits}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+
+    tuned = copy_model(model)
+    attacker = EmotionClassifier(tuned, flip_tta=False)
+    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer.build(tuned.trainable_variables)
+    loss_function = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    augmenter = augmentation(TrainConfig(seed=seed)) if augment else None
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            probabilities = tuned(x, training=True)
+            loss = loss_function(tf.one_hot(y, NUM_CLASSES), probabilities)
+        gradients = tape.gradient(loss, tuned.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, tuned.trainable_variables, strict=True))
+        return loss, tf.cast(tf.argmax(probabilities, axis=1, output_type=tf.int32) == y, tf.float32)
+
+    say(f"hardening on {len(train_data)} Training faces for {epochs} epochs: {method.upper()} "
+        f"up to {max_grey}/255 on {adversarial_fraction:.0%} of each batch")
+    history = []
+    labels_all = train_data.labels.astype(np.int32)
+    for epoch in range(epochs):
+        epoch_start = time.perf_counter()
+        order = rng.permutation(len(train_data))
+        losses, clean_hits, adversarial_hits = [], [], []
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            x, y = to_model_input(train_data.images[rows]), labels_all[rows]
+            if augmenter is not None:
+                x = np.clip(np.asarray(augmenter(x, training=True), dtype=np.float32), 0.0, 1.0)
+            attacked = round(len(rows) * adversarial_fraction)
+            if attacked:
+                epsilon = rng.integers(1, max_grey + 1, size=attacked) / GREY_LEVELS
+                if method == "pgd":
+                    x[:attacked] = pgd(attacker, x[:attacked], epsilon, steps=train_steps, random_start=True,
+                                       labels=y[:attacked], seed=int(rng.integers(2**31)))
+                else:
+                    x[:attacked] = attack(attacker, x[:attacked], epsilon, method="fgsm", labels=y[:attacked])
+            loss, hits = train_step(tf.convert_to_tensor(x), tf.convert_to_tensor(y))
+            hits = hits.numpy()
+            losses.append(float(loss) * len(rows))
+            adversarial_hits.extend(hits[:attacked])
+            clean_hits.extend(hits[attacked:])
+        record = {
+            "epoch": epoch + 1,
+            "loss": sum(losses) / len(order),
+            "clean_accuracy": float(np.mean(clean_hits)) if clean_hits else None,
+            "adversarial_accuracy": float(np.mean(adversarial_hits)) if adversarial_hits else None,
+            "seconds": round(time.perf_counter() - epoch_start, 1),
+        }
+        history.append(record)
+        say(f"harden epoch {epoch + 1}/{epochs}: loss {record['loss']:.4f}, "
+            f"train accuracy clean {_percent(record['clean_accuracy'])} / adversarial "
+            f"{_percent(record['adversarial_accuracy'])}, {record['seconds']:.0f}s")
+    training_seconds = time.perf_counter() - started
+    tuned.save(out / HARDENED_MODEL)
+
+    grey_levels = sorted({0, *(int(k) for k in eval_grey_levels)})
+    results = {}
+    for name, candidate in (("standard", model), ("hardened", tuned)):
+        say(f"evaluating the {name} model on {len(eval_data)} PublicTest faces")
+        accuracy = robust_accuracy(EmotionClassifier(candidate, flip_tta=True), eval_data.images, eval_data.labels,
+                                   grey_levels, "pgd", eval_steps, progress=say)
+        results[name] = {
+            "clean_accuracy": accuracy[0],
+            "robust_accuracy": {f"pgd_{k}": accuracy[k] for k in grey_levels if k > 0},
+        }
+    report = {
+        "model_file": HARDENED_MODEL,
+        "evaluated_on": PUBLIC_TEST,
+        "eval_faces": len(eval_data),
+        "evaluation": (f"flip TTA; untargeted PGD-{eval_steps} (no random start) against the true label, "
+                       "adversarial faces rounded to 8 bits within budget; a face broken at a smaller budget counts "
+                       "as broken at larger ones"),
+        "budgets_grey_levels": [k for k in grey_levels if k > 0],
+        "standard": results["standard"],
+        "hardened": results["hardened"],
+        "training": {
+            "faces": len(train_data), "epochs": epochs, "method": method, "train_steps": train_steps,
+            "max_grey": max_grey, "adversarial_fraction": adversarial_fraction, "batch_size": batch_size,
+            "learning_rate": learning_rate, "label_smoothing": label_smoothing, "augment": augment, "seed": seed,
+            "seconds": round(training_seconds, 1),
+        },
+        "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    (out / HARDEN_REPORT).write_text(json.dumps(report, indent=2))
+    for name in ("standard", "hardened"):
+        robust = ", ".join(f"{k} {v:.2%}" for k, v in results[name]["robust_accuracy"].items())
+        say(f"{name}: clean {results[name]['clean_accuracy']:.2%}, {robust}")
+    return report
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"

@@ -1,0 +1,90 @@
+"""Front door of the dashboard: ``streamlit run dashboard/Home.py`` from the repository root."""
+
+from __future__ import annotations
+
+import common
+import streamlit as st
+
+from core.data import DATA_ENV_VAR
+from core.labels import EMOTIONS
+
+PAGE_INFO = {
+    "1_Live_webcam.py": (
+        ":material/videocam:", "Live webcam",
+        "Every face in your webcam boxed and labelled live, with a probability chart, a timeline of the "
+        "dominant emotion and a snapshot.",
+    ),
+    "2_Photo.py": (
+        ":material/photo_camera:", "Photo",
+        "Upload a picture: every face found, boxed and labelled, with its probabilities.",
+    ),
+    "3_Dataset_explorer.py": (
+        ":material/dataset:", "Dataset explorer",
+        "FER-2013 by split and class: image grid, mean faces, pixel intensities, and the model's opinion on any image.",
+    ),
+    "4_Evaluation.py": (
+        ":material/analytics:", "Evaluation",
+        "Confusion matrix with the images behind each cell, per-class precision/recall/F1 and learning curves; "
+        "recompute on any split.",
+    ),
+    "5_Adversarial.py": (
+        ":material/gpp_maybe:", "Adversarial", "How small, targeted pixel changes fool the model.",
+    ),
+}
+
+
+def page_entry(path) -> tuple[str, str, str]:
+    """Icon, label and description of a page file; pages added later get a label from their name."""
+    if path.name in PAGE_INFO:
+        return PAGE_INFO[path.name]
+    name = path.stem.split("_", 1)[-1].replace("_", " ")
+    return ":material/description:", name, ""
+
+
+common.page_header(
+    common.APP_NAME, ":material/mood:",
+    "Point a webcam or a photo at a face and see which of seven emotions it shows, live in the browser.",
+)
+
+st.markdown(
+    "A convolutional network trained on **FER-2013** (35,887 48x48 grayscale faces) reads each face that "
+    "OpenCV's Haar cascade finds and gives a probability for each of seven emotions: "
+    + ", ".join(f"**{name}**" for name in EMOTIONS) + "."
+)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    report, error = common.load_report()
+    common.model_card(report, error)
+    model_status = st.empty()
+
+with right:
+    with st.container(border=True):
+        st.subheader(":material/database: Data set")
+        found, description = common.data_env_status()
+        if found is not None:
+            st.success(f"FER-2013 found through `{DATA_ENV_VAR}`: `{found}`", icon=":material/check_circle:")
+            st.caption("The Dataset explorer and Evaluation pages open it automatically.")
+        else:
+            st.info(f"No data set found ({description}). Every page still works on the shipped model "
+                    "and its report; a data set adds browsing and re-evaluation.", icon=":material/info:")
+            st.markdown(
+                f"To give one, start the app with\n\n```bash\n{DATA_ENV_VAR}=/path/to/fer2013.csv "
+                "streamlit run dashboard/Home.py\n```\nor type a path / upload a CSV in the sidebar of the "
+                "Dataset explorer and Evaluation pages."
+            )
+
+st.subheader("Pages")
+pages = sorted(common.PAGES_DIR.glob("[0-9]*.py"))
+columns = st.columns(2)
+for index, path in enumerate(pages):
+    icon, label, text = page_entry(path)
+    with columns[index % 2].container(border=True):
+        st.page_link(f"pages/{path.name}", label=label, icon=icon)
+        if text:
+            st.caption(text)
+
+# Load the model last, so the page is readable while TensorFlow starts; the other pages then find it cached.
+with model_status.container():
+    if common.get_classifier() is not None:
+        st.caption(f":material/check_circle: Model loaded and ready (`{common.model_path().name}`).")

@@ -1,0 +1,191 @@
+"""Glue between the webcam's video thread and the live page's script thread.
+
+The video callback runs in a worker thread where ``st.*`` does not work: it hands each
+frame's result to a lock-guarded :class:`LiveSession`, and the page polls that object.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import av
+import numpy as np
+import pandas as pd
+
+from core.labels import EMOTIONS
+from core.live import FrameResult, LiveAnalyzer
+
+ICE_ENV_VAR = "FER_ICE_SERVERS"
+MAX_TIMELINE_ROWS = 36_000
+"""About 40 minutes at 15 analysed frames per second."""
+TIMELINE_COLUMNS = ["time", "seconds", "faces", "emotion", "confidence", *[f"p_{name}" for name in EMOTIONS]]
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """A copy of what the video thread last reported."""
+
+    frames: int
+    faces: int
+    fps: float
+    label_index: int | None
+    probabilities: np.ndarray | None
+    face: np.ndarray | None
+    """The current (largest) face as the model saw it: 48x48 uint8."""
+    error: str | None
+
+    @property
+    def label(self) -> str | None:
+        return None if self.label_index is None else EMOTIONS[self.label_index]
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.probabilities is None else float(self.probabilities[self.label_index])
+
+
+class LiveSession:
+    """Thread-safe store of the latest frame result and the session's timeline of dominant emotions."""
+
+    def __init__(self, max_rows: int = MAX_TIMELINE_ROWS) -> None:
+        self._lock = threading.Lock()
+        self.smoothing = 1
+        """Frames to average over; set by the page, applied by the video thread."""
+        self._rows: deque[tuple] = deque(maxlen=max_rows)
+        self._start: float | None = None
+        self._frames = 0
+        self._faces = 0
+        self._fps = 0.0
+        self._probabilities: np.ndarray | None = None
+        self._face: np.ndarray | None = None
+        self._error: str | None = None
+
+    def record(self, result: FrameResult) -> None:
+        """Called by the video thread after each analysed frame."""
+        with self._lock:
+            self._frames += 1
+            self._faces = len(result.faces)
+            self._fps = result.fps
+            self._error = None
+            if not result.faces:
+                self._probabilities = None
+                return
+            face = result.faces[0]
+            self._probabilities = np.array(face.probabilities, dtype=np.float32)
+            self._face = np.array(face.face, dtype=np.uint8)
+            if self._start is None:
+                self._start = result.timestamp
+            self._rows.append(
+                (result.timestamp, result.timestamp - self._start, len(result.faces), face.label_index,
+                 *self._probabilities.tolist())
+            )
+
+    def record_error(self, error: BaseException) -> None:
+        with self._lock:
+            self._error = f"{type(error).__name__}: {error}"
+
+    def snapshot(self) -> LiveSnapshot:
+        with self._lock:
+            probabilities = None if self._probabilities is None else self._probabilities.copy()
+            return LiveSnapshot(
+                frames=self._frames,
+                faces=self._faces,
+                fps=self._fps,
+                label_index=None if probabilities is None else int(np.argmax(probabilities)),
+                probabilities=probabilities,
+                face=None if self._face is None else self._face.copy(),
+                error=self._error,
+            )
+
+    def timeline(self, last_seconds: float | None = None) -> pd.DataFrame:
+        """One row per analysed frame with a face: when, the dominant emotion, its confidence, all probabilities."""
+        with self._lock:
+            rows = list(self._rows)
+        if last_seconds is not None and rows:
+            cutoff = rows[-1][1] - last_seconds
+            rows = [row for row in rows if row[1] >= cutoff]
+        frame = pd.DataFrame(rows, columns=["timestamp", "seconds", "faces", "label_index", *TIMELINE_COLUMNS[5:]])
+        probabilities = frame[TIMELINE_COLUMNS[5:]].to_numpy()
+        frame.insert(0, "time", [datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+                                 for t in frame["timestamp"]])
+        frame["emotion"] = [EMOTIONS[int(i)] for i in frame["label_index"]]
+        frame["confidence"] = probabilities.max(axis=1) if len(frame) else []
+        frame["seconds"] = frame["seconds"].round(3)
+        return frame[TIMELINE_COLUMNS]
+
+    def timeline_csv(self) -> bytes:
+        buffer = io.StringIO()
+        self.timeline().to_csv(buffer, index=False, float_format="%.4f")
+        return buffer.getvalue().encode()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+            self._start = None
+            self._frames = 0
+            self._probabilities = None
+            self._face = None
+
+
+def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
+    """The ``video_frame_callback`` for ``webrtc_streamer``: annotate each frame, report to ``session``.
+
+    With ``async_processing`` (the default) streamlit-webrtc drops frames that arrive while this runs,
+    so a slow model lowers the frame rate instead of building a queue.
+    """
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        image = frame.to_ndarray(format="bgr24")
+        try:
+            analyzer.set_smoothing(session.smoothing)
+            annotated, result = analyzer.annotate(image)
+        except Exception as error:  # keep the video running; the page shows what went wrong
+            session.record_error(error)
+            return frame
+        session.record(result)
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    return callback
+
+
+def parse_ice_servers(value) -> list[dict]:
+    """ICE servers from JSON text or a list of ``{"urls": ...}`` mappings (or bare URL strings)."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else []
+    if isinstance(value, dict):
+        value = value.get("iceServers", [value])
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of ICE servers")
+    servers = []
+    for server in value:
+        if isinstance(server, str):
+            servers.append({"urls": [server]})
+        elif hasattr(server, "keys") and "urls" in server:
+            servers.append({key: (list(item) if isinstance(item, (list, tuple)) else item)
+                            for key, item in dict(server).items()})
+        else:
+            raise ValueError(f"an ICE server needs 'urls': {server!r}")
+    return servers
+
+
+def rtc_configuration(env_value: str | None, secrets_value=None) -> tuple[dict, str | None]:
+    """``{"iceServers": [...]}`` from ``FER_ICE_SERVERS`` (JSON), else Streamlit secrets, else none.
+
+    An empty list keeps WebRTC on the local network (no STUN/TURN lookups, works offline);
+    ``{}`` or ``None`` would make streamlit-webrtc reach for Google's STUN server.
+    Returns the configuration and a warning for a setting that could not be read.
+    """
+    for name, value in ((ICE_ENV_VAR, env_value), ("secrets ice_servers", secrets_value)):
+        if value is None or value == "":
+            continue
+        try:
+            return {"iceServers": parse_ice_servers(value)}, None
+        except ValueError as error:  # json.JSONDecodeError is a ValueError
+            return {"iceServers": []}, f"{name} ignored: {error}"
+    return {"iceServers": []}, None

@@ -1,0 +1,182 @@
+"""Live webcam: every face boxed and labelled on the video, with live charts beside it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import common
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from live_session import ICE_ENV_VAR, LiveSession, make_video_callback, rtc_configuration
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from core.labels import EMOTIONS
+from core.live import LiveAnalyzer
+from core.preprocess import FaceDetector
+
+POLL_SECONDS = 0.5
+TIMELINE_SECONDS = 60
+CAMERA_MESSAGES = {
+    "device_access_denied": "Camera access was denied. Allow the camera for this site (the camera icon in the "
+                            "address bar), then press Start again, or use the Photo page instead.",
+    "device_not_available": "No camera was found. Connect a webcam and press Start again, or use the Photo page.",
+    "media_api_not_available": "This browser cannot share a camera with this page: camera access needs HTTPS or "
+                               "http://localhost. Open the app that way, or use the Photo page.",
+    "device_ask_permission": "Please allow this page to use your camera.",
+}
+
+common.page_header(
+    "Live webcam", ":material/videocam:",
+    "Press Start and allow the camera: each face is boxed and labelled on the video; the current face's "
+    "probabilities and a timeline of the dominant emotion update beside it.",
+)
+
+classifier = common.get_classifier()
+if classifier is None:
+    st.stop()
+
+
+def secrets_ice_servers():
+    try:
+        return st.secrets["ice_servers"]
+    except (KeyError, FileNotFoundError):
+        return None
+
+
+def session_objects() -> tuple[LiveSession, LiveAnalyzer]:
+    """This browser session's result store and analyser (own Haar detector; the model is shared)."""
+    if "live_session" not in st.session_state:
+        st.session_state["live_session"] = LiveSession()
+    analyzer = st.session_state.get("live_analyzer")
+    if analyzer is None or analyzer.classifier is not classifier:
+        analyzer = LiveAnalyzer(classifier, FaceDetector())
+        st.session_state["live_analyzer"] = analyzer
+    return st.session_state["live_session"], analyzer
+
+
+def timeline_figure(session: LiveSession) -> go.Figure:
+    timeline = session.timeline(last_seconds=TIMELINE_SECONDS)
+    figure = go.Figure()
+    for index, emotion in enumerate(EMOTIONS):
+        rows = timeline[timeline["emotion"] == emotion]
+        figure.add_trace(go.Scatter(
+            x=rows["seconds"], y=rows["emotion"], mode="markers", name=emotion,
+            marker=dict(color=common.EMOTION_COLOURS[index], size=9, symbol="square"),
+            customdata=np.c_[rows["confidence"]] if len(rows) else None,
+            hovertemplate="%{x:.1f} s: %{y} (%{customdata[0]:.0%})<extra></extra>",
+        ))
+    end = float(timeline["seconds"].max()) if len(timeline) else TIMELINE_SECONDS
+    figure.update_layout(
+        height=260, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+        xaxis=dict(title="seconds since the first face", range=[max(0.0, end - TIMELINE_SECONDS), max(end, 1.0)]),
+        yaxis=dict(categoryorder="array", categoryarray=list(EMOTIONS), range=[-0.5, len(EMOTIONS) - 0.5]),
+    )
+    return figure
+
+
+def render_live(session: LiveSession, slots: dict, tick: int) -> None:
+    """Fill the placeholders from the latest result (cheap: called every POLL_SECONDS while playing)."""
+    snap = session.snapshot()
+    slots["fps"].metric("Frames per second", f"{snap.fps:.1f}")
+    slots["faces"].metric("Faces in frame", snap.faces)
+    if snap.error:
+        slots["status"].error(f"Analysis failed on the last frame: {snap.error}")
+    elif snap.label is not None:
+        slots["status"].markdown(
+            f"### Current face: **{snap.label}** {snap.confidence:.0%}"
+        )
+    elif snap.frames:
+        slots["status"].info("No face in view: look at the camera, with your face well lit.")
+    else:
+        slots["status"].caption("Waiting for video…")
+    probabilities = snap.probabilities if snap.probabilities is not None else np.zeros(len(EMOTIONS))
+    slots["chart"].plotly_chart(common.probability_figure(probabilities), key=f"live_probabilities_{tick}",
+                                config={"displayModeBar": False})
+    slots["timeline"].plotly_chart(timeline_figure(session), key=f"live_timeline_{tick}",
+                                   config={"displayModeBar": False})
+
+
+session, analyzer = session_objects()
+rtc_config, ice_warning = rtc_configuration(os.environ.get(ICE_ENV_VAR), secrets_ice_servers())
+if ice_warning:
+    st.warning(ice_warning)
+
+video_column, side_column = st.columns([3, 2], gap="large")
+with video_column:
+    ctx = webrtc_streamer(
+        key="emotion-live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=rtc_config,
+        media_stream_constraints={"video": True, "audio": False},
+        video_frame_callback=make_video_callback(analyzer, session),
+        async_processing=True,
+        translations=CAMERA_MESSAGES,
+    )
+    smoothing = st.slider(
+        "Smoothing (frames averaged)", 1, 15, value=session.smoothing, key="live_smoothing",
+        help="Average the current face's probabilities over this many recent frames to stop the label flickering.",
+    )
+    session.smoothing = int(smoothing)  # the video thread applies it to its analyser before the next frame
+    with st.expander("Camera not working?"):
+        st.markdown(
+            "- Allow the camera when the browser asks; if you blocked it, re-allow it from the address bar.\n"
+            "- Browsers share cameras only with `https://` pages or `http://localhost`.\n"
+            "- Another program may be holding the camera; close it and press Start again.\n"
+            f"- Away from localhost, a STUN/TURN server may be needed: set `{ICE_ENV_VAR}` (JSON list) or "
+            "`ice_servers` in `.streamlit/secrets.toml`.\n"
+            "- No camera at all? The **Photo** page works on uploaded pictures."
+        )
+
+with side_column:
+    metric_columns = st.columns(2)
+    slots = {
+        "fps": metric_columns[0].empty(),
+        "faces": metric_columns[1].empty(),
+        "status": st.empty(),
+        "chart": st.empty(),
+    }
+    st.caption(f"Dominant emotion over the last {TIMELINE_SECONDS} s")
+    slots["timeline"] = st.empty()
+
+st.divider()
+snap_column, download_column = st.columns([3, 2], gap="large")
+with snap_column:
+    st.subheader(":material/photo_camera_front: Snapshot")
+    if st.button("Snapshot the current face", key="live_snapshot"):
+        current = session.snapshot()
+        if current.face is None:
+            st.warning("No face to snapshot yet: press Start and look at the camera.")
+        else:
+            st.session_state["snapshot_face"] = current.face
+            st.session_state["snapshot_probabilities"] = current.probabilities
+    face = st.session_state.get("snapshot_face")
+    if face is not None:
+        image_column, chart_column = st.columns([1, 2])
+        probabilities = st.session_state.get("snapshot_probabilities")
+        if probabilities is None:
+            probabilities = classifier.predict_faces(face)[0]
+        label = int(np.argmax(probabilities))
+        image_column.image(common.enlarge(face), caption=f"{EMOTIONS[label]} {probabilities[label]:.0%} "
+                           "(48x48, as the model saw it)")
+        chart_column.plotly_chart(common.probability_figure(probabilities), key="snapshot_chart")
+    else:
+        st.caption("The face crop (48x48 grayscale) and its probabilities appear here; other pages can reuse it.")
+with download_column:
+    st.subheader(":material/download: Session timeline")
+    rows = len(session.timeline())
+    st.caption(f"{rows:,} analysed frames with a face so far (one row each: time, emotion, confidence, "
+               "all seven probabilities).")
+    st.download_button("Download timeline CSV", data=session.timeline_csv, file_name="emotion_timeline.csv",
+                       mime="text/csv", on_click="ignore", key="live_download")
+    if st.button("Clear timeline", key="live_clear"):
+        session.clear()
+        st.rerun()
+
+tick = 0
+render_live(session, slots, tick)
+while ctx.state.playing:
+    time.sleep(POLL_SECONDS)
+    tick += 1
+    render_live(session, slots, tick)

@@ -1,0 +1,78 @@
+"""Photo: upload a picture and see every face boxed and labelled, with its probabilities."""
+
+from __future__ import annotations
+
+import common
+import cv2
+import numpy as np
+import streamlit as st
+
+from core.annotate import draw_predictions
+from core.labels import EMOTIONS
+from core.preprocess import FaceDetector
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
+MAX_SIDE = 1600  # larger photos are scaled down first: Haar detection time grows with the pixel count
+
+common.page_header(
+    "Photo", ":material/photo_camera:",
+    "Upload a photo: every face found is boxed and labelled, with the model's probabilities for each.",
+)
+
+classifier = common.get_classifier()
+if classifier is None:
+    st.stop()
+
+
+def decode_image(data: bytes) -> np.ndarray | None:
+    """A BGR image from encoded bytes, or ``None`` when they are not an image OpenCV can read."""
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None or image.size == 0:
+        return None
+    scale = MAX_SIDE / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return image
+
+
+uploaded = st.file_uploader("A photo with one or more faces", type=IMAGE_TYPES, key="photo_upload")
+if uploaded is None:
+    st.info("Upload a JPEG, PNG, BMP, WebP or TIFF picture. Frontal, well-lit faces work best.", icon=":material/info:")
+    st.stop()
+
+image = decode_image(uploaded.getvalue())
+if image is None:
+    st.error(f"**{uploaded.name} is not an image that can be read.** Upload a JPEG, PNG, BMP, WebP or TIFF "
+             "picture.", icon=":material/warning:")
+    st.stop()
+
+with st.spinner("Finding faces…"):
+    predictions = classifier.analyze_frame(image, FaceDetector())
+
+annotated_column, faces_column = st.columns([3, 2], gap="large")
+annotated_column.image(common.bgr_to_rgb(draw_predictions(image, predictions)),
+                       caption=f"{uploaded.name}: {image.shape[1]}x{image.shape[0]}", width="stretch")
+with faces_column:
+    if not predictions:
+        st.warning("**No face found in this picture.** The detector looks for frontal faces at least 24 pixels "
+                   "wide: try a closer, well-lit, front-facing shot.", icon=":material/search:")
+    else:
+        st.success(f"{len(predictions)} face{'s' if len(predictions) > 1 else ''} found (largest first).")
+    for number, prediction in enumerate(predictions, start=1):
+        with st.container(border=True):
+            face_column, chart_column = st.columns([1, 2])
+            face_column.image(common.enlarge(prediction.face, 144),
+                              caption=f"Face {number}: {prediction.label} {prediction.confidence:.0%}")
+            chart_column.plotly_chart(common.probability_figure(prediction.probabilities, height=220),
+                                      key=f"photo_face_{number}", config={"displayModeBar": False})
+
+if predictions:
+    with st.expander("Probabilities as a table"):
+        st.dataframe(
+            {"face": [f"Face {n}" for n in range(1, len(predictions) + 1)],
+             "emotion": [p.label for p in predictions],
+             **{emotion: [float(p.probabilities[i]) for p in predictions] for i, emotion in enumerate(EMOTIONS)}},
+            hide_index=True,
+            column_config={emotion: st.column_config.ProgressColumn(emotion, format="percent", min_value=0,
+                                                                    max_value=1) for emotion in EMOTIONS},
+        )

@@ -1,0 +1,167 @@
+"""Dataset explorer: FER-2013 by split and class, image grid, mean faces, pixel intensities."""
+
+from __future__ import annotations
+
+import common
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.data import DATA_ENV_VAR, FerDataset
+from core.labels import EMOTIONS
+
+ALL = "All"
+GRID_COLUMNS = 8
+GRID_ROWS = 4
+PAGE_SIZE = GRID_COLUMNS * GRID_ROWS
+
+common.page_header(
+    "Dataset explorer", ":material/dataset:",
+    "FER-2013 as the model saw it: 48x48 grayscale faces in seven classes. Choose the data set in the sidebar.",
+)
+
+loaded = common.data_picker("explorer")
+if loaded is None:
+    st.info(f"No data set loaded. Set `{DATA_ENV_VAR}` to fer2013.csv(.gz) before starting the app, or give a path "
+            "or an upload in the sidebar.", icon=":material/database:")
+    st.stop()
+dataset: FerDataset = loaded.dataset
+classifier = common.get_classifier()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def class_counts(key: str, _dataset: FerDataset) -> pd.DataFrame:
+    rows = {}
+    for split in _dataset.splits:
+        labels = _dataset.labels[_dataset.usage == split]
+        rows[split] = np.bincount(labels[labels >= 0], minlength=len(EMOTIONS))
+    return pd.DataFrame(rows, index=list(EMOTIONS))
+
+
+@st.cache_data(max_entries=8, show_spinner="Averaging faces…")
+def mean_faces(key: str, split: str, _dataset: FerDataset) -> tuple[list[np.ndarray | None], list[int]]:
+    mask = _split_mask(_dataset, split)
+    faces, counts = [], []
+    for index in range(len(EMOTIONS)):
+        chosen = _dataset.images[mask & (_dataset.labels == index)]
+        counts.append(len(chosen))
+        faces.append(np.add.reduce(chosen, axis=0, dtype=np.float64) / len(chosen) if len(chosen) else None)
+    return [None if face is None else np.round(face).astype(np.uint8) for face in faces], counts
+
+
+@st.cache_data(max_entries=8, show_spinner="Counting pixel intensities…")
+def intensity_histograms(key: str, split: str, _dataset: FerDataset) -> np.ndarray:
+    """(7, 256) fraction of pixels at each intensity, per class."""
+    mask = _split_mask(_dataset, split)
+    out = np.zeros((len(EMOTIONS), 256))
+    for index in range(len(EMOTIONS)):
+        counts = np.bincount(_dataset.images[mask & (_dataset.labels == index)].ravel(), minlength=256)
+        out[index] = counts / max(counts.sum(), 1)
+    return out
+
+
+def _split_mask(data: FerDataset, split: str) -> np.ndarray:
+    return np.ones(len(data), dtype=bool) if split == ALL else data.usage == split
+
+
+def label_name(label: int) -> str:
+    return EMOTIONS[label] if label >= 0 else "unlabelled"
+
+
+# ---------------------------------------------------------------- summary and class distribution
+summary = st.columns(4)
+summary[0].metric("Faces", f"{len(dataset):,}")
+summary[1].metric("Splits", len(dataset.splits))
+summary[2].metric("Labelled", f"{int((dataset.labels >= 0).sum()):,}")
+summary[3].metric("Bad rows skipped", f"{len(dataset.skipped):,}")
+st.caption(f"Source: `{loaded.label}`")
+
+st.subheader("Class distribution per split")
+counts = class_counts(loaded.key, dataset)
+chart_column, table_column = st.columns([3, 2], gap="large")
+figure = go.Figure([go.Bar(name=split, x=counts.index, y=counts[split], text=counts[split],
+                           hovertemplate=f"{split}<br>%{{x}}: %{{y:,}}<extra></extra>") for split in counts.columns])
+figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="faces",
+                     legend=dict(orientation="h", y=1.08))
+chart_column.plotly_chart(figure, key="explorer_distribution")
+share = counts.copy()
+for split in counts.columns:
+    share[f"{split} %"] = counts[split] / max(counts[split].sum(), 1)
+table_column.dataframe(share, column_config={f"{s} %": st.column_config.NumberColumn(format="percent")
+                                             for s in counts.columns})
+
+# ---------------------------------------------------------------- image grid
+st.subheader("Faces")
+filters = st.columns([1, 1, 1, 1])
+split = filters[0].selectbox("Split", [ALL, *dataset.splits], key="explorer_split")
+emotion = filters[1].selectbox("Class", [ALL, *EMOTIONS], key="explorer_class")
+mask = _split_mask(dataset, split)
+if emotion != ALL:
+    mask &= dataset.labels == EMOTIONS.index(emotion)
+indices = np.flatnonzero(mask)
+pages = max(1, -(-len(indices) // PAGE_SIZE))
+if st.session_state.get("explorer_page", 1) > pages:  # a narrower filter has fewer pages
+    st.session_state["explorer_page"] = pages
+page = filters[2].number_input(f"Page (of {pages:,})", 1, pages, 1, key="explorer_page")
+show_predictions = filters[3].toggle("Show predictions", key="explorer_predictions", disabled=classifier is None,
+                                     help="Caption each face with the model's prediction.")
+shown = indices[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+st.caption(f"{len(indices):,} faces match; showing {len(shown)} (rows {shown[0] if len(shown) else '-'}…"
+           f"{shown[-1] if len(shown) else '-'}).")
+page_probabilities = classifier.predict_faces(dataset.images[shown]) if show_predictions and len(shown) else None
+for start in range(0, len(shown), GRID_COLUMNS):
+    columns = st.columns(GRID_COLUMNS)
+    for offset, row in enumerate(shown[start : start + GRID_COLUMNS]):
+        caption = f"#{row} {label_name(int(dataset.labels[row]))}"
+        if page_probabilities is not None:
+            predicted = int(np.argmax(page_probabilities[start + offset]))
+            mark = "✓" if predicted == dataset.labels[row] else "✗"
+            caption += f" → {EMOTIONS[predicted]} {mark}"
+        columns[offset].image(common.enlarge(dataset.images[row], 96), caption=caption, width="stretch")
+
+# ---------------------------------------------------------------- one face enlarged
+if len(shown):
+    st.subheader("Enlarge a face")
+    chosen = st.selectbox("Face on this page", shown.tolist(), key="explorer_enlarge",
+                          format_func=lambda row: f"#{row} · {label_name(int(dataset.labels[row]))} · "
+                                                  f"{dataset.usage[row]}")
+    face = dataset.images[chosen]
+    face_column, chart_column = st.columns([1, 2], gap="large")
+    face_column.image(common.enlarge(face, 288), caption=f"#{chosen}: labelled "
+                      f"{label_name(int(dataset.labels[chosen]))} ({dataset.usage[chosen]})")
+    with chart_column:
+        if classifier is None:
+            st.info("No model loaded, so no prediction.")
+        else:
+            probabilities = classifier.predict_faces(face)[0]
+            predicted = int(np.argmax(probabilities))
+            verdict = "correct" if predicted == dataset.labels[chosen] else "wrong"
+            st.markdown(f"Model's prediction: **{EMOTIONS[predicted]}** {probabilities[predicted]:.0%}"
+                        + (f" ({verdict})" if dataset.labels[chosen] >= 0 else ""))
+            st.plotly_chart(common.probability_figure(probabilities), key="explorer_enlarged_chart")
+
+# ---------------------------------------------------------------- mean faces and intensities
+st.subheader(f"Mean face per class ({split.lower() if split != ALL else 'all splits'})")
+faces, face_counts = mean_faces(loaded.key, split, dataset)
+columns = st.columns(len(EMOTIONS))
+for index, (mean_face, count) in enumerate(zip(faces, face_counts, strict=True)):
+    if mean_face is None:
+        columns[index].caption(f"{EMOTIONS[index]}: no faces")
+    else:
+        columns[index].image(common.enlarge(mean_face, 144), caption=f"{EMOTIONS[index]} (n={count:,})",
+                             width="stretch")
+
+st.subheader("Pixel intensity histogram")
+histograms = intensity_histograms(loaded.key, split, dataset)
+selected = [emotion] if emotion != ALL else list(EMOTIONS)
+figure = go.Figure()
+for index, name in enumerate(EMOTIONS):
+    if name in selected and face_counts[index]:
+        figure.add_trace(go.Scatter(x=np.arange(256), y=histograms[index], mode="lines", name=name,
+                                    line=dict(color=common.EMOTION_COLOURS[index], width=2),
+                                    hovertemplate=f"{name}: intensity %{{x}}, %{{y:.2%}}<extra></extra>"))
+figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="pixel intensity (0 = black)",
+                     yaxis=dict(title="share of pixels", tickformat=".1%"), legend=dict(orientation="h", y=1.1))
+st.plotly_chart(figure, key="explorer_histogram")
+st.caption("Each class's pixels, normalised to sum to 1, for the split and class chosen above.")

@@ -1,0 +1,207 @@
+"""Evaluation: confusion matrix with the faces behind each cell, per-class metrics, learning curves."""
+
+from __future__ import annotations
+
+import common
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.evaluation import classification_metrics
+from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
+
+MAX_CELL_FACES = 48
+CELL_COLUMNS = 8
+
+common.page_header(
+    "Evaluation", ":material/analytics:",
+    "How well the model does, class by class. Shows the shipped training report; choose a data set and split "
+    "in the sidebar to recompute and see the faces behind each cell.",
+)
+
+classifier = common.get_classifier()
+report, report_error = common.load_report()
+model_key = f"{common.model_path()}:{common.model_version()}"
+
+
+def evaluate_split(loaded: common.LoadedData, split: str) -> dict:
+    """Predict every labelled face of a split in batches, with a progress bar."""
+    data = loaded.dataset.split(split)
+    keep = data.labels >= 0
+    images, labels = data.images[keep], data.labels[keep].astype(int)
+    bar = st.progress(0.0, text=f"Evaluating {split}…")
+    probabilities = common.predict_in_batches(
+        classifier, images, lambda done, total: bar.progress(done / total, text=f"Evaluating {split}: "
+                                                             f"{done:,} / {total:,} faces"))
+    bar.empty()
+    metrics = classification_metrics(labels, probabilities.argmax(axis=1))
+    return {"model_key": model_key, "data_key": loaded.key, "source": loaded.label, "split": split,
+            "metrics": metrics, "probabilities": probabilities, "labels": labels, "images": images}
+
+
+# ---------------------------------------------------------------- sidebar: recompute on a data set
+loaded = common.data_picker("evaluation")
+with st.sidebar:
+    if loaded is not None:
+        splits = common.labelled_splits(loaded.dataset)
+        if not splits:
+            st.warning("This data set has no labelled faces to evaluate on.")
+        else:
+            preferred = [name for name in (PRIVATE_TEST, PUBLIC_TEST) if name in splits]
+            split = st.selectbox("Split to evaluate", splits, key="evaluation_split",
+                                 index=splits.index(preferred[0]) if preferred else 0)
+            if st.button("Evaluate", type="primary", key="evaluation_run", disabled=classifier is None,
+                         width="stretch"):
+                with st.spinner("Evaluating…"):
+                    st.session_state["eval_result"] = evaluate_split(loaded, split)
+    result = st.session_state.get("eval_result")
+    if result is not None and result["model_key"] == model_key:
+        if st.button("Back to the shipped report", key="evaluation_reset", width="stretch"):
+            del st.session_state["eval_result"]
+            st.rerun()
+
+result = st.session_state.get("eval_result")
+if result is not None and result["model_key"] != model_key:  # the model file changed since
+    result = None
+
+if result is not None:
+    metrics = result["metrics"]
+    st.success(f"Recomputed on **{result['split']}** of `{result['source']}` ({metrics['samples']:,} faces).",
+               icon=":material/refresh:")
+elif report is not None:
+    metrics = report
+    note = " with flip test-time augmentation" if report.get("flip_tta") else ""
+    st.info(f"Shipped training report: **{report.get('evaluated_on', 'PublicTest')}**, "
+            f"{report.get('samples', 0):,} faces{note}. Choose a data set and split in the sidebar and press "
+            "**Evaluate** to recompute and see the faces behind each cell.", icon=":material/description:")
+else:
+    st.warning(f"No training report to show ({report_error}). Choose a data set in the sidebar and press "
+               "**Evaluate**.", icon=":material/description:")
+    st.stop()
+
+top = st.columns(4)
+top[0].metric("Accuracy", f"{metrics['accuracy']:.1%}")
+top[1].metric("Faces", f"{metrics.get('samples', int(np.sum(metrics['confusion_matrix']))):,}")
+per_class = pd.DataFrame(metrics["per_class"]).T.reindex(list(EMOTIONS))
+top[2].metric("Macro F1", f"{per_class['f1'].mean():.3f}")
+if result is None and "accuracy_without_tta" in metrics:
+    top[3].metric("Accuracy without TTA", f"{metrics['accuracy_without_tta']:.1%}")
+
+
+# ---------------------------------------------------------------- confusion matrix
+def confusion_figure(matrix: np.ndarray, normalised: bool) -> go.Figure:
+    rows = matrix.sum(axis=1, keepdims=True)
+    columns = matrix.sum(axis=0, keepdims=True)
+    row_share = matrix / np.maximum(rows, 1)
+    column_share = matrix / np.maximum(columns, 1)
+    z = row_share if normalised else matrix
+    text = [[f"{row_share[i, j]:.0%}" if normalised else f"{matrix[i, j]:,}" for j in range(len(EMOTIONS))]
+            for i in range(len(EMOTIONS))]
+    figure = go.Figure(go.Heatmap(
+        z=z, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", text=text, texttemplate="%{text}",
+        zmin=0, zmax=1 if normalised else None, hoverinfo="skip",
+        colorbar=dict(title="share of true class" if normalised else "faces", tickformat=".0%" if normalised else ""),
+    ))
+    # Transparent markers over the cell centres carry the hover text and make cells clickable.
+    true_index, predicted_index = np.meshgrid(range(len(EMOTIONS)), range(len(EMOTIONS)), indexing="ij")
+    figure.add_trace(go.Scatter(
+        x=[EMOTIONS[j] for j in predicted_index.ravel()], y=[EMOTIONS[i] for i in true_index.ravel()],
+        mode="markers", marker=dict(size=44, symbol="square", color="rgba(0,0,0,0)"),
+        customdata=np.c_[matrix.ravel(), row_share.ravel(), column_share.ravel(), rows.repeat(7, axis=1).ravel()],
+        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[0]:,} of %{customdata[3]:,} faces"
+                      "<br>%{customdata[1]:.1%} of true %{y}<br>%{customdata[2]:.1%} of predicted %{x}<extra></extra>",
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)), showlegend=False,
+    ))
+    figure.update_layout(
+        height=520, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
+        xaxis=dict(title="predicted", side="bottom", constrain="domain"),
+        yaxis=dict(title="true", autorange="reversed", scaleanchor="x"),
+    )
+    return figure
+
+
+matrix = np.array(metrics["confusion_matrix"], dtype=np.int64)
+st.subheader("Confusion matrix")
+matrix_column, cell_column = st.columns([3, 2], gap="large")
+with matrix_column:
+    normalised = st.radio("Show", ["Counts", "Row-normalised"], horizontal=True, key="evaluation_norm",
+                          index=1) == "Row-normalised"
+    event = st.plotly_chart(confusion_figure(matrix, normalised), key="evaluation_matrix", on_select="rerun",
+                            selection_mode="points", config={"displayModeBar": False})
+    points = event.selection.points if event is not None else []
+    if points:
+        chosen = (points[0].get("y"), points[0].get("x"))
+        if chosen != st.session_state.get("evaluation_last_click") and all(name in EMOTIONS for name in chosen):
+            st.session_state["evaluation_last_click"] = chosen
+            st.session_state["evaluation_true"], st.session_state["evaluation_predicted"] = chosen
+    st.caption("Rows: the true emotion; columns: the model's prediction. Hover for counts and percentages; "
+               "click a cell (or use the boxes on the right) to see its faces.")
+
+with cell_column:
+    st.markdown("**Faces in one cell**")
+    pick = st.columns(2)
+    true_name = pick[0].selectbox("True", EMOTIONS, key="evaluation_true")
+    predicted_name = pick[1].selectbox("Predicted", EMOTIONS, key="evaluation_predicted")
+    i, j = EMOTIONS.index(true_name), EMOTIONS.index(predicted_name)
+    total = int(matrix[i].sum())
+    st.markdown(f"{matrix[i, j]:,} of {total:,} **{true_name}** faces predicted **{predicted_name}** "
+                f"({matrix[i, j] / max(total, 1):.1%}).")
+    if result is None:
+        st.caption("The report holds counts only: evaluate on a data set (sidebar) to see the faces themselves.")
+    else:
+        predictions = result["probabilities"].argmax(axis=1)
+        rows = np.flatnonzero((result["labels"] == i) & (predictions == j))
+        confidence = result["probabilities"][rows, j]
+        rows = rows[np.argsort(-confidence)][:MAX_CELL_FACES]
+        if len(rows) == 0:
+            st.caption("No faces in this cell.")
+        else:
+            limit = f" (the first {MAX_CELL_FACES})" if matrix[i, j] > len(rows) else ""
+            st.caption(f"Most confident first{limit}; caption: confidence in {predicted_name}.")
+        for start in range(0, len(rows), CELL_COLUMNS):
+            columns = st.columns(CELL_COLUMNS)
+            for offset, row in enumerate(rows[start : start + CELL_COLUMNS]):
+                columns[offset].image(common.enlarge(result["images"][row], 96),
+                                      caption=f"{result['probabilities'][row, j]:.0%}", width="stretch")
+
+# ---------------------------------------------------------------- per-class metrics
+st.subheader("Per-class precision, recall and F1")
+table = per_class[["precision", "recall", "f1", "support"]].astype({"support": int})
+table.loc["macro average"] = [*table[["precision", "recall", "f1"]].mean().tolist(), int(table["support"].sum())]
+table["support"] = table["support"].astype(int)
+st.dataframe(table, column_config={
+    "precision": st.column_config.ProgressColumn("precision", format="%.3f", min_value=0, max_value=1),
+    "recall": st.column_config.ProgressColumn("recall", format="%.3f", min_value=0, max_value=1),
+    "f1": st.column_config.ProgressColumn("F1", format="%.3f", min_value=0, max_value=1),
+    "support": st.column_config.NumberColumn("support (true faces)"),
+})
+
+# ---------------------------------------------------------------- learning curves
+st.subheader("Learning curves")
+history = (report or {}).get("history")
+if not history or not history.get("epoch"):
+    st.caption("The report has no training history.")
+else:
+    history = pd.DataFrame(history)
+    epochs = history["epoch"] + 1
+    panels = [("loss", "loss"), ("accuracy", "accuracy")] + (
+        [("learning_rate", "learning rate")] if "learning_rate" in history else [])
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels])
+    for column, (name, _) in enumerate(panels, start=1):
+        figure.add_trace(go.Scatter(x=epochs, y=history[name], name="Training" if name != "learning_rate" else
+                                    "learning rate", line=dict(color="#1f77b4"), legendgroup=name,
+                                    showlegend=column == 1), row=1, col=column)
+        if f"val_{name}" in history:
+            figure.add_trace(go.Scatter(x=epochs, y=history[f"val_{name}"], name="PublicTest",
+                                        line=dict(color="#ff7f0e"), legendgroup=f"val_{name}",
+                                        showlegend=column == 1), row=1, col=column)
+        figure.update_xaxes(title_text="epoch", row=1, col=column)
+    if "best_epoch" in report:
+        for column in range(1, len(panels) + 1):
+            figure.add_vline(x=report["best_epoch"], line_dash="dot", line_color="grey", row=1, col=column)
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    st.plotly_chart(figure, key="evaluation_curves")
+    st.caption(f"Training vs PublicTest per epoch; dotted line: the best epoch ({report.get('best_epoch', '?')}), "
+               "whose weights were kept.")

@@ -1,0 +1,77 @@
+"""Shared fixtures: the FER-2013 file beside the checkout, small CSV slices and a smoke-trained model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def fer_csv() -> Path:
+    if not FER_CSV.is_file():
+        pytest.skip(f"FER-2013 not found at {FER_CSV}")
+    return FER_CSV
+
+
+@pytest.fixture(scope="session")
+def fer_frame(fer_csv) -> pd.DataFrame:
+    """The first rows of each split, as the raw Kaggle table (read once per test session)."""
+    frame = pd.read_csv(fer_csv, nrows=40000)
+    return pd.concat([frame[frame.Usage == "Training"].head(400), frame[frame.Usage == "PublicTest"].head(150)])
+
+
+@pytest.fixture(scope="session")
+def small_csv(fer_frame, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    fer_frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def public_faces(fer_frame) -> tuple[np.ndarray, np.ndarray]:
+    """PublicTest faces (N, 48, 48) uint8 and their labels."""
+    public = fer_frame[fer_frame.Usage == "PublicTest"]
+    faces = np.stack([np.array(p.split(), dtype=np.uint8).reshape(48, 48) for p in public.pixels])
+    return faces, public.emotion.to_numpy()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(small_csv, tmp_path_factory) -> Path:
+    """A one-epoch training run on a few hundred rows: its output folder."""
+    import train_cli
+
+    out = tmp_path_factory.mktemp("smoke_run")
+    assert train_cli.main(["train", "--data", str(small_csv), "--out", str(out), "--epochs", "1"]) == 0
+    return out
+
+
+def paste_face(face: np.ndarray, size: int = 192, frame_shape=(480, 640), at=(200, 120)) -> np.ndarray:
+    """A BGR frame: the face upscaled to ``size`` px, pasted at ``at`` (x, y) on a grey background."""
+    frame = np.full((*frame_shape, 3), 128, dtype=np.uint8)
+    big = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+    x, y = at
+    frame[y : y + size, x : x + size] = big[..., None]
+    return frame
+
+
+def detectable_faces(faces: np.ndarray, count: int) -> list[np.ndarray]:
+    """The first ``count`` faces that the Haar cascade finds once pasted into a frame."""
+    from core.preprocess import FaceDetector, extract_faces
+
+    detector, found = FaceDetector(), []
+    for face in faces:
+        if len(extract_faces(paste_face(face), detector)) == 1:
+            found.append(face)
+        if len(found) == count:
+            return found
+    pytest.fail(f"the Haar cascade found fewer than {count} pasted FER faces")
