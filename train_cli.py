@@ -24,7 +24,7 @@ def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -
 
 
 def _load(args: argparse.Namespace):
-    data = load_dataset(resolve_data_path(args.data), skip_bad_rows=args.skip_bad_rows)
+    data = load_dataset(resolve_data_path(args.data), skip_bad_rows=args.skip_bad_rows, use_cache=True)
     if data.skipped:
         print(f"skipped {len(data.skipped)} bad rows; first: {data.skipped[0]}", file=sys.stderr)
     return data

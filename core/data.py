@@ -38,6 +38,7 @@ from core.labels import (
 )
 
 DATA_ENV_VAR = "FER2013_PATH"
+CACHE_ENV_VAR = "FER_CACHE_DIR"
 UNLABELLED = -1
 SEED_FILES = ("train.csv", "test_with_emotions.csv", "test.csv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -106,8 +107,17 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def load_dataset(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDataset:
-    """Load a CSV file (any layout above), a seed folder or an image folder."""
+def cache_dir() -> Path:
+    """Where parsed CSV files are kept: ``$FER_CACHE_DIR``, else ``~/.cache/fer-emotion``."""
+    return Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache" / "fer-emotion")
+
+
+def load_dataset(path: str | os.PathLike, skip_bad_rows: bool = False, use_cache: bool = False) -> FerDataset:
+    """Load a CSV file (any layout above), a seed folder or an image folder.
+
+    With ``use_cache`` a CSV that parsed without bad rows is kept as ``.npz`` under
+    :func:`cache_dir`, keyed by the file's SHA-256, and read from there next time.
+    """
     path = Path(path)
     if path.is_dir():
         if any((path / name).is_file() for name in SEED_FILES):
@@ -115,7 +125,19 @@ def load_dataset(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDat
         return load_image_folder(path)
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file or folder")
-    return load_csv(path, skip_bad_rows)
+    if not use_cache:
+        return load_csv(path, skip_bad_rows)
+    cached = cache_dir() / f"{file_sha256(path)}.npz"
+    if cached.is_file():
+        with np.load(cached, allow_pickle=False) as arrays:
+            return FerDataset(arrays["images"], arrays["labels"], arrays["usage"].astype(object), str(path))
+    data = load_csv(path, skip_bad_rows)
+    if not data.skipped:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".tmp.npz")
+        np.savez(partial, images=data.images, labels=data.labels, usage=data.usage.astype(str))
+        partial.replace(cached)
+    return data
 
 
 def _load_seed_folder(folder: Path, skip_bad_rows: bool) -> FerDataset:

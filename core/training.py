@@ -14,6 +14,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from core.data import FerDataset, file_sha256
@@ -185,9 +186,13 @@ def train(
             compile_model(model, config, steps)
 
     started = time.perf_counter()
+    keep_best = keras.callbacks.ModelCheckpoint(out / BEST_CHECKPOINT, monitor="val_accuracy", save_best_only=True)
+    if initial_epoch and (out / HISTORY_CSV).exists():
+        # A resumed run keeps best.keras unless it beats every earlier epoch.
+        keep_best.best = float(pd.read_csv(out / HISTORY_CSV)["val_accuracy"].max())
     callbacks = [
         keras.callbacks.ModelCheckpoint(out / CHECKPOINT),
-        keras.callbacks.ModelCheckpoint(out / BEST_CHECKPOINT, monitor="val_accuracy", save_best_only=True),
+        keep_best,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True),
         keras.callbacks.CSVLogger(out / HISTORY_CSV, append=resume),
         keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")),

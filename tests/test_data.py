@@ -181,3 +181,16 @@ def test_any_corrupted_pixel_is_reported_at_its_row(tmp_path_factory, row, posit
     path = _write(tmp_path_factory.mktemp("prop"), rows)
     with pytest.raises(DataFormatError, match=rf"row {row + 2}: pixel {position + 1} is"):
         load_dataset(path)
+
+
+def test_cache_returns_the_same_faces_and_follows_the_file(fer_frame, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "few.csv"
+    fer_frame.head(5).to_csv(path, index=False)
+    first = load_dataset(path, use_cache=True)
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    again = load_dataset(path, use_cache=True)
+    np.testing.assert_array_equal(first.images, again.images)
+    assert again.usage.tolist() == first.usage.tolist() and again.labels.tolist() == first.labels.tolist()
+    fer_frame.head(3).to_csv(path, index=False)  # a changed file is parsed anew
+    assert len(load_dataset(path, use_cache=True)) == 3
