@@ -41,6 +41,11 @@ def _fmt(value, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def _scaled(report: dict, key: str, scale: float, digits: int) -> str:
+    value = report.get(key)
+    return "-" if value is None else _fmt(value * scale, digits)
+
+
 def _verdict(passed) -> str:
     return "-" if passed is None else ("PASS" if passed else "FAIL")
 
@@ -49,13 +54,14 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     """(metric, ours, fer, ours/fer, target, ok) rows; section headers have one cell."""
     targets = {row["name"]: row for row in evaluate_targets(results)}
     g = lambda *keys: _get(results, *keys)  # noqa: E731
-    fer_ok = g("fer", "status") == "ok"
-    fer_note = g("fer", "reason") or g("fer", "error") or ""
     rows: list[tuple[str, ...]] = []
+
+    def add(metric, ours="", fer="", ratio="", target="", ok=""):
+        rows.append((metric, ours, fer, ratio, target, ok))
 
     def target_row(metric, name, fer_value=None, ratio=None):
         row = targets[name]
-        rows.append((metric, _fmt(row["value"]), _fmt(fer_value), _fmt(ratio, 2), row["target"], _verdict(row["pass"])))
+        add(metric, _fmt(row["value"]), _fmt(fer_value), _fmt(ratio, 2), row["target"], _verdict(row["pass"]))
 
     rows.append(("Classification (batches of 256 faces)",))
     fer_rate = g("fer", "throughput", "faces_per_s")
@@ -68,17 +74,23 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     target_row(
         "throughput, no TTA (faces/s)", "batch throughput, no TTA", fer_rate, g("fer", "ratios", "throughput_tta_off")
     )
-    if g("throughput", "tta_on", "accuracy") is not None:
-        rows.append(
-            (
-                "accuracy on those faces, flip TTA",
-                _fmt(g("throughput", "tta_on", "accuracy"), 3),
-                _fmt(g("fer", "throughput", "accuracy"), 3),
-                "",
-                "",
-                "",
+    cores = g("flops", "peak", "cores") or 1
+    for name, label in (("tta_on", "flip TTA"), ("tta_off", "no TTA")):
+        per_cpu = g("throughput", name, "faces_per_cpu_s")
+        if per_cpu:
+            fer_per_cpu = g("fer", "throughput", "faces_per_cpu_s")
+            add(
+                f"  faces per CPU-s x {cores} cores, {label}",
+                _fmt(per_cpu * cores),
+                _fmt(fer_per_cpu and fer_per_cpu * cores),
             )
+    if g("throughput", "tta_on", "accuracy") is not None:
+        add(
+            "accuracy on those faces, flip TTA",
+            _fmt(g("throughput", "tta_on", "accuracy"), 3),
+            _fmt(g("fer", "throughput", "accuracy"), 3),
         )
+
     rows.append(("Single face (the live path), ms",))
     target_row(
         "p50, flip TTA",
@@ -86,156 +98,102 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         g("fer", "latency", "p50_ms"),
         g("fer", "ratios", "latency_p50_tta_on"),
     )
-    rows.append(
-        ("p95, flip TTA", _fmt(g("latency", "tta_on", "p95_ms")), _fmt(g("fer", "latency", "p95_ms")), "", "", "")
+    add("p95, flip TTA", _fmt(g("latency", "tta_on", "p95_ms")), _fmt(g("fer", "latency", "p95_ms")))
+    add(
+        "p50, no TTA",
+        _fmt(g("latency", "tta_off", "p50_ms")),
+        _fmt(g("fer", "latency", "p50_ms")),
+        _fmt(g("fer", "ratios", "latency_p50_tta_off"), 2),
     )
-    rows.append(
-        (
-            "p50, no TTA",
-            _fmt(g("latency", "tta_off", "p50_ms")),
-            _fmt(g("fer", "latency", "p50_ms")),
-            _fmt(g("fer", "ratios", "latency_p50_tta_off"), 2),
-            "",
-            "",
-        )
-    )
-    rows.append(("p95, no TTA", _fmt(g("latency", "tta_off", "p95_ms")), "", "", "", ""))
-    if fer_ok:
-        rows.append(("p50, fer's own eager model(x) call", "", _fmt(g("fer", "latency_eager", "p50_ms")), "", "", ""))
-    breakdown = g("latency", "breakdown_p50_ms_tta_on") or {}
-    for step, value in breakdown.items():
-        rows.append((f"  p50 of {step}", _fmt(value, 2), "", "", "", ""))
-    if not fer_ok:
-        rows.append((f"fer: {g('fer', 'status') or 'not run'}", fer_note[:70] or "-", "", "", "", ""))
+    add("p95, no TTA", _fmt(g("latency", "tta_off", "p95_ms")))
+    if g("fer", "status") == "ok":
+        add("p50, fer's own eager model(x) call", "", _fmt(g("fer", "latency_eager", "p50_ms")))
+    else:
+        add(f"fer: {g('fer', 'status') or 'not run'}", (g("fer", "reason") or g("fer", "error") or "-")[:70])
+    for step, value in (g("latency", "breakdown_p50_ms_tta_on") or {}).items():
+        add(f"  p50 of {step}, flip TTA", _fmt(value, 2))
 
     peak = g("flops", "peak")
     if peak:
         rows.append(("FLOPs (counted conv + dense MACs x 2)",))
+        fer_flops = g("flops", "fer") or {}
         for name, label in (("tta_on", "flip TTA"), ("tta_off", "no TTA")):
-            report = g("flops", f"ours_{name}") or {}
-            fer_report = g("flops", "fer") or {}
-            rows.append(
-                (
-                    f"MFLOP per face, {label}",
-                    _fmt(report.get("flops_per_face", 0) / 1e6),
-                    _fmt(fer_report.get("flops_per_face", 0) / 1e6) if fer_report else "-",
-                    "",
-                    "",
-                    "",
-                )
-            )
-            rows.append(
-                (
-                    f"  achieved GFLOP/s at batch rate, {label}",
-                    _fmt((report.get("achieved_flops") or 0) / 1e9),
-                    _fmt((fer_report.get("achieved_flops") or 0) / 1e9) if fer_report else "-",
-                    "",
-                    "",
-                    "",
-                )
-            )
-            rows.append(
-                (
-                    f"  % of peak ({peak['peak_flops'] / 1e9:.0f} GFLOP/s), {label}",
-                    _fmt(100 * (report.get("fraction_of_peak") or 0)),
-                    _fmt(100 * (fer_report.get("fraction_of_peak") or 0), 2) if fer_report else "-",
-                    "",
-                    "",
-                    "",
-                )
-            )
-            rows.append(
-                (
-                    f"  faces/s if at peak, {label}",
-                    _fmt(report.get("roofline_faces_per_s")),
-                    _fmt(fer_report.get("roofline_faces_per_s")) if fer_report else "-",
-                    "",
-                    "",
-                    "",
-                )
-            )
+            ours = g("flops", f"ours_{name}") or {}
+            for key, metric, scale, digits in (
+                ("flops_per_face", f"MFLOP per face, {label}", 1e-6, 1),
+                ("achieved_flops", f"  GFLOP/s achieved at the batch rate, {label}", 1e-9, 1),
+                ("fraction_of_peak", f"  % of machine peak ({peak['peak_flops'] / 1e9:.0f} GFLOP/s), {label}", 100, 1),
+                ("fraction_of_core_peak", f"  % of one core's peak, per CPU-second, {label}", 100, 1),
+                ("roofline_faces_per_s", f"  faces/s at machine peak (ceiling), {label}", 1, 1),
+            ):
+                add(metric, _scaled(ours, key, scale, digits), _scaled(fer_flops, key, scale, digits))
 
-    rows.append(("Frame pipeline: 640x480 BGR through LiveAnalyzer.annotate",))
+    rows.append(("Frame pipeline: 640x480 BGR through LiveAnalyzer.annotate (flip TTA)",))
     for name, label in (("one_face", "one face"), ("no_face", "no face"), ("three_faces", "three faces")):
         report = g("pipeline", name)
         if not report:
             continue
-        found = f"found {report['faces_found']}/{report['faces_placed']}"
+        metric = f"{label} (frames/s), found {report['faces_found']}/{report['faces_placed']}"
         if name == "one_face":
-            target_row(f"{label} (frames/s), {found}", "640x480 one-face pipeline")
+            target_row(metric, "640x480 one-face pipeline")
         else:
-            rows.append((f"{label} (frames/s), {found}", _fmt(report["frames_per_s"]), "", "", "", ""))
-        timing = f"{_fmt(report['p95_ms'])} / {_fmt(report['detect_and_crop_p50_ms'])}"
-        rows.append(("  p95 ms / detect+crop p50 ms", timing, "", "", "", ""))
+            add(metric, _fmt(report["frames_per_s"]))
+        add("  p95 ms / detect+crop p50 ms", f"{_fmt(report['p95_ms'])} / {_fmt(report['detect_and_crop_p50_ms'])}")
+    if g("pipeline", "status") not in (None, "ok"):
+        add("frame pipeline", (g("pipeline", "reason") or g("pipeline", "error") or "")[:70])
 
     rows.append(("Data",))
     if g("csv", "status") == "ok":
-        target_row(f"parse {g('csv', 'rows'):,} rows (s)", "full CSV parse")
+        target_row(f"parse {g('csv', 'rows'):,} rows with load_dataset (s)", "full CSV parse")
         for step, value in (g("csv", "breakdown") or {}).items():
-            rows.append((f"  {step}", _fmt(value, 2), "", "", "", ""))
+            add(f"  {step} (separately)", _fmt(value, 2))
     else:
-        rows.append(("CSV parse", g("csv", "reason") or g("csv", "error") or "not run", "", "", "", ""))
+        add("CSV parse", (g("csv", "reason") or g("csv", "error") or "not run")[:70])
 
     rows.append(("Training (real pipeline, batch 64)",))
     training = g("training") or {}
     if training.get("input_pipeline"):
-        rate = _fmt(training["input_pipeline"]["images_per_s"])
-        rows.append(("input pipeline alone (images/s)", rate, "", "", "", ""))
+        add("input pipeline alone (images/s)", _fmt(training["input_pipeline"]["images_per_s"]))
     for name, report in training.items():
-        if isinstance(report, dict) and "images_per_s" in report and name != "input_pipeline":
-            rows.append(
-                (
-                    f"{name} (images/s); epoch est. s",
-                    f"{_fmt(report['images_per_s'])}; {_fmt(report['epoch_s_estimate'], 0)}",
-                    "",
-                    "",
-                    "",
-                    "",
-                )
+        if name == "input_pipeline" or not isinstance(report, dict):
+            continue
+        if "images_per_s" in report:
+            add(
+                f"{name} (images/s; epoch of {g('training', 'epoch_images'):,} est. s)",
+                f"{_fmt(report['images_per_s'])}; {_fmt(report['epoch_s_estimate'], 0)}",
             )
-        elif isinstance(report, dict) and report.get("status") == "error":
-            rows.append((f"{name}", report["error"][:60], "", "", "", ""))
+        elif report.get("status") == "error":
+            add(name, report["error"][:70])
 
     rows.append(("Memory and soak",))
     if g("memory", "status") == "ok":
-        peak_rss = _fmt(g("memory", "peak_rss_mb"), 0)
-        rows.append(("live path peak RSS (MB, child VmHWM)", peak_rss, "", "", "", ""))
-        rows.append(
-            (
-                "  RSS after TF import / model load (MB)",
-                f"{_fmt(g('memory', 'rss_after_tf_import_mb'), 0)} / {_fmt(g('memory', 'rss_after_model_load_mb'), 0)}",
-                "",
-                "",
-                "",
-                "",
-            )
+        add("live path peak RSS (MB, child VmHWM)", _fmt(g("memory", "peak_rss_mb"), 0))
+        add(
+            "  RSS after TF import / model load (MB)",
+            f"{_fmt(g('memory', 'rss_after_tf_import_mb'), 0)} / {_fmt(g('memory', 'rss_after_model_load_mb'), 0)}",
         )
     if g("soak", "status") == "ok":
         soak = g("soak")
         clean = soak["exceptions"] == 0 and soak["bad_outputs"] == 0
-        rows.append(
-            (
-                f"soak {soak['frames']:,} frames: exceptions, bad outputs",
-                f"{soak['exceptions']}, {soak['bad_outputs']}",
-                "",
-                "",
-                "0, 0",
-                _verdict(clean),
-            )
+        add(
+            f"soak {soak['frames']:,} frames: exceptions, bad outputs",
+            f"{soak['exceptions']}, {soak['bad_outputs']}",
+            "",
+            "",
+            "0, 0",
+            _verdict(clean),
         )
-        rows.append(
-            (
-                f"  RSS growth frame {soak['rss_checkpoint_frame']:,} -> end (MB)",
-                _fmt(soak["growth_mb"]),
-                "",
-                "",
-                f"< {soak['max_growth_mb']:g} MB",
-                _verdict(soak["growth_mb"] < soak["max_growth_mb"]),
-            )
+        add(
+            f"  RSS growth frame {soak['rss_checkpoint_frame']:,} -> end (MB)",
+            _fmt(soak["growth_mb"]),
+            "",
+            "",
+            f"< {soak['max_growth_mb']:g} MB",
+            _verdict(soak["growth_mb"] < soak["max_growth_mb"]),
         )
     for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training"):
         if g(name, "status") == "error":
-            rows.append((f"ERROR in {name}", g(name, "error")[:70], "", "", "", ""))
+            add(f"ERROR in {name}", g(name, "error")[:70])
     return rows
 
 

@@ -135,15 +135,15 @@ def _check_inputs(x01: np.ndarray) -> np.ndarray:
     return x
 
 
-def _check_epsilon(epsilon: float | np.ndarray, count: int) -> np.ndarray:
+def _check_epsilon(epsilon: float | np.ndarray, count: int, name: str = "epsilon") -> np.ndarray:
     """Budgets as float64 (N,): one per face, or one for all."""
     eps = np.asarray(epsilon, dtype=np.float64)
     if eps.ndim == 0:
         eps = np.full(count, float(eps))
     if eps.shape != (count,):
-        raise ValueError(f"epsilon must be a number or one per face ({count}), got shape {eps.shape}")
+        raise ValueError(f"{name} must be a number or one per face ({count}), got shape {eps.shape}")
     if not (np.isfinite(eps).all() and (eps >= 0).all()):
-        raise ValueError("epsilon must be finite and >= 0")
+        raise ValueError(f"{name} must be finite and >= 0")
     return eps
 
 
@@ -215,7 +215,7 @@ def _iterate(
     if step_size is None:
         step = PGD_STEP_FACTOR * eps / steps
     else:
-        step = _check_epsilon(step_size, len(x))
+        step = _check_epsilon(step_size, len(x), "step_size")
     step = step.astype(np.float32)[:, None, None, None]
     adversarial = x.copy()
     if random_start:

@@ -82,8 +82,8 @@ def robust_accuracy(
             adversarial = to_uint8(adversarial01, faces[rows], epsilon)
             correct[rows] = classifier.predict_faces(adversarial).argmax(axis=1) == labels[rows]
         accuracy[grey] = float(correct.mean()) if len(correct) else float("nan")
-        say(f"{method.upper()} {grey:>2}/255: accuracy {accuracy[grey]:.2%} "
-            f"({len(rows)} faces attacked, {time.perf_counter() - started:.1f}s)")
+        done = f"{len(rows)} faces attacked, {time.perf_counter() - started:.1f}s" if grey else "clean"
+        say(f"{method.upper()} {grey:>2}/255: accuracy {accuracy[grey]:.2%} ({done})")
     return accuracy
 
 
@@ -125,7 +125,7 @@ def plot_robustness(curve: pd.DataFrame, path: str | os.PathLike, title: str) ->
     axes.legend()
     top = axes.secondary_xaxis("top", functions=(lambda g: g / GREY_LEVELS, lambda e: e * GREY_LEVELS))
     top.set_xlabel("epsilon (model input in [0, 1])")
-    axes.set_title(title, fontsize=10)
+    figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

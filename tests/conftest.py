@@ -16,6 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Parsed-CSV caches of a test run stay in its temporary folder."""
+    os.environ["FER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def fer_csv() -> Path:
     if not FER_CSV.is_file():
