@@ -1,4 +1,6 @@
-"""Command line for the facial emotion recognition project: train, evaluate, predict, stream.
+"""Command line for the facial emotion recognition project.
+
+Commands: train, evaluate, predict, stream, attack, robustness, harden.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """
@@ -137,6 +139,51 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attack(args: argparse.Namespace) -> int:
+    from core.attacks import grey_to_epsilon, run_attack
+    from core.inference import EmotionClassifier
+
+    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta)
+    epsilon = grey_to_epsilon(args.grey) if args.grey is not None else args.epsilon
+    target = None if args.target.lower() == "none" else args.target
+    result = run_attack(
+        classifier, _load(args), args.out, args.source, target, args.method, epsilon, args.steps,
+        max_grey=args.max_grey, min_confidence=args.min_confidence, index=args.index, split=args.split,
+    )
+    print(
+        f"{'success' if result.success else 'failed'}: face {result.index} {result.source_label} "
+        f"{result.source_confidence:.1%} -> {result.adversarial_label} {result.adversarial_confidence:.1%} "
+        f"at L-inf {result.linf_grey_levels:g} grey levels (epsilon {result.epsilon:.4f}), L2 {result.l2:.4f}"
+    )
+    print(f"wrote original.png, adversarial.png, adversarial_attack.png and attack.json to {args.out}")
+    return 0 if result.success else 1
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from core.inference import EmotionClassifier
+    from core.robustness import run_robustness
+
+    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta)
+    curve = run_robustness(
+        classifier, _load(args), args.out, args.max_grey, args.limit, steps=args.steps, split=args.split
+    )
+    print(curve.to_string(index=False))
+    print(f"wrote robustness.csv and robustness.png to {args.out}")
+    return 0
+
+
+def cmd_harden(args: argparse.Namespace) -> int:
+    from core.inference import load_keras_model
+    from core.robustness import harden
+
+    harden(
+        load_keras_model(args.model), _load(args), args.out, args.epochs, max_grey=args.max_grey,
+        learning_rate=args.learning_rate, train_limit=args.train_limit, eval_limit=args.eval_limit,
+    )
+    print(f"wrote emotion_cnn_hardened.keras and harden_report.json to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +223,46 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--max-samples", type=int, help="stop after this many samples")
     stream.add_argument("--save-faces", metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ...")
     stream.set_defaults(handler=cmd_stream)
+
+    attack = commands.add_parser("attack", help="adversarial hack: the smallest change that turns a Happy face Sad")
+    _add_data_option(attack)
+    attack.add_argument("--model", help="a .keras model (default: the shipped one)")
+    attack.add_argument("--out", default="runs/attack")
+    attack.add_argument("--source", default="happy", help="emotion of the face to attack (default happy)")
+    attack.add_argument("--target", default="sad", help="emotion to reach (default sad), or 'none' for untargeted")
+    attack.add_argument("--method", choices=["pgd", "fgsm"], default="pgd")
+    budget = attack.add_mutually_exclusive_group()
+    budget.add_argument("--epsilon", type=float, help="fixed L-inf budget in [0, 1] (default: search the smallest)")
+    budget.add_argument("--grey", type=int, help="fixed L-inf budget in grey levels (0..255)")
+    attack.add_argument("--max-grey", type=int, default=16, help="largest budget searched, in grey levels")
+    attack.add_argument("--steps", type=int, default=50, help="PGD iterations")
+    attack.add_argument("--min-confidence", type=float, default=0.9, help="how sure the model must be of the source")
+    attack.add_argument("--index", type=int, help="attack this row of the split instead of searching one")
+    attack.add_argument("--split", choices=["Training", "PublicTest", "PrivateTest"])
+    attack.add_argument("--no-tta", action="store_true", help="attack the model without flip test-time augmentation")
+    attack.set_defaults(handler=cmd_attack)
+
+    robustness = commands.add_parser("robustness", help="accuracy against L-inf budget (0..16 grey levels)")
+    _add_data_option(robustness)
+    robustness.add_argument("--model", help="a .keras model (default: the shipped one)")
+    robustness.add_argument("--out", default="runs/robustness")
+    robustness.add_argument("--max-grey", type=int, default=16)
+    robustness.add_argument("--limit", type=int, help="a random subset of this many faces (e.g. 500)")
+    robustness.add_argument("--steps", type=int, default=10, help="PGD iterations")
+    robustness.add_argument("--split", choices=["Training", "PublicTest", "PrivateTest"])
+    robustness.add_argument("--no-tta", action="store_true")
+    robustness.set_defaults(handler=cmd_robustness)
+
+    hardening = commands.add_parser("harden", help="adversarial fine-tuning; clean and robust accuracy reported")
+    _add_data_option(hardening)
+    hardening.add_argument("--model", help="the model to start from (default: the shipped one)")
+    hardening.add_argument("--out", default="runs/hardened")
+    hardening.add_argument("--epochs", type=int, default=3)
+    hardening.add_argument("--max-grey", type=int, default=4, help="largest training budget in grey levels")
+    hardening.add_argument("--learning-rate", type=float, default=1e-4)
+    hardening.add_argument("--train-limit", type=int, help="fine-tune on this many Training faces")
+    hardening.add_argument("--eval-limit", type=int, help="evaluate on this many PublicTest faces")
+    hardening.set_defaults(handler=cmd_harden)
     return parser
 
 
@@ -183,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (DataFormatError, ModelLoadError, FileNotFoundError) as error:
+    except (DataFormatError, ModelLoadError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -82,7 +82,7 @@ def classifier_probabilities(classifier: EmotionClassifier, x: tf.Tensor) -> tf.
     This is the very function that :meth:`EmotionClassifier.predict_inputs` compiles (flip TTA included), not a
     copy of it, so an attack optimises exactly the probabilities the product shows.
     """
-    return classifier._probabilities(x)
+    return classifier.probabilities(x)
 
 
 _GRADIENTS: weakref.WeakKeyDictionary[EmotionClassifier, Callable] = weakref.WeakKeyDictionary()

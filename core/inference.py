@@ -77,13 +77,14 @@ class EmotionClassifier:
         self.flip_tta = flip_tta
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._call = tf.function(self._probabilities, reduce_retracing=True)
+        self._call = tf.function(self.probabilities, reduce_retracing=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, flip_tta: bool = True) -> EmotionClassifier:
         return cls(load_keras_model(path), flip_tta=flip_tta)
 
-    def _probabilities(self, x: tf.Tensor) -> tf.Tensor:
+    def probabilities(self, x: tf.Tensor) -> tf.Tensor:
+        """Differentiable probabilities (N, 7) of model inputs: what predictions and attacks both use."""
         probabilities = self.model(x, training=False)
         if self.flip_tta:
             probabilities = (probabilities + self.model(tf.reverse(x, axis=[2]), training=False)) / 2.0

@@ -146,3 +146,22 @@ def test_stream_names_a_source_it_cannot_open(smoke_run, tmp_path, capsys):
     missing = tmp_path / "missing.mp4"
     assert train_cli.main(["stream", "--source", str(missing), "--model", str(smoke_run / "emotion_cnn.keras")]) == 2
     assert f"could not open video file {missing}" in capsys.readouterr().err
+
+
+def test_robustness_and_attack_commands_write_their_files(smoke_run, small_csv, tmp_path, capsys):
+    model = str(smoke_run / "emotion_cnn.keras")
+    out = tmp_path / "robust"
+    assert train_cli.main(["robustness", "--data", str(small_csv), "--model", model, "--out", str(out),
+                           "--limit", "16", "--max-grey", "2", "--steps", "2"]) == 0
+    curve = pd.read_csv(out / "robustness.csv")
+    assert set(curve["grey_levels"]) == {0, 1, 2} and (out / "robustness.png").is_file()
+
+    attack_dir = tmp_path / "attack"
+    code = train_cli.main(["attack", "--data", str(small_csv), "--model", model, "--out", str(attack_dir),
+                           "--index", "0", "--min-confidence", "0", "--grey", "2", "--steps", "3"])
+    summary = capsys.readouterr().out
+    report = json.loads((attack_dir / "attack.json").read_text())
+    assert code == (0 if report["success"] else 1)
+    assert f"face 0 {report['source_label']}" in summary and report["linf_grey_levels"] <= 2
+    for name in ("original.png", "adversarial.png", "adversarial_attack.png"):
+        assert (attack_dir / name).is_file()
