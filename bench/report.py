@@ -146,7 +146,7 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     if g("csv", "status") == "ok":
         target_row(f"parse {g('csv', 'rows'):,} rows with load_dataset (s)", "full CSV parse")
         for step, value in (g("csv", "breakdown") or {}).items():
-            add(f"  {step} (separately)", _fmt(value, 2))
+            add(f"  {step} (s)", _fmt(value, 2))
     else:
         add("CSV parse", (g("csv", "reason") or g("csv", "error") or "not run")[:70])
 

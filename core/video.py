@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from core.inference import EmotionClassifier, FacePrediction
+from core.live import VIDEO_DOWNSCALE
 from core.preprocess import FaceDetector
 
 
@@ -42,7 +43,7 @@ def sample_faces(
     max_samples: int | None = None,
 ) -> Iterator[Sample]:
     """Every ``interval`` seconds (of video time for a file, of wall time for a camera) one sample."""
-    detector = detector or FaceDetector()
+    detector = detector or FaceDetector(downscale=VIDEO_DOWNSCALE)
     capture, is_camera = open_source(source)
     next_due, taken = 0.0, 0
     try:

@@ -81,3 +81,14 @@ def test_a_face_cut_by_the_frame_edge_still_gives_a_48x48_crop(public_faces, det
     crops = extract_faces(frame, detector)
     assert len(crops) == 1 and crops[0].pixels.shape == (48, 48)
     assert crops[0].box.x + crops[0].box.w <= 400
+
+
+def test_a_downscaled_scan_finds_the_same_faces_in_frame_coordinates(public_faces, detector):
+    first, second = detectable_faces(public_faces[0], 2)
+    frame = paste_face(first, size=180, frame_shape=(400, 900), at=(40, 100))
+    frame[100:280, 600:780] = cv2.resize(second, (180, 180), interpolation=cv2.INTER_CUBIC)[..., None]
+    full = sorted((b.x, b.y, b.w) for b in detector.detect(to_gray(frame)))
+    half = sorted((b.x, b.y, b.w) for b in FaceDetector(downscale=2.0).detect(to_gray(frame)))
+    assert len(half) == len(full) == 2
+    for (x1, y1, w1), (x2, y2, w2) in zip(full, half, strict=True):
+        assert abs(x1 - x2) <= 12 and abs(y1 - y2) <= 12 and abs(w1 - w2) <= 0.15 * w1
