@@ -8,6 +8,7 @@ repository root is added below so that ``core`` imports when run as ``streamlit 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -20,6 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# aiortc's SRTP binding (pylibsrtp, used by the live page) crashes the process when it is loaded after
+# TensorFlow, so load it first. A process that imported TensorFlow already cannot load it safely at all.
+if "tensorflow" not in sys.modules:
+    try:
+        import pylibsrtp  # noqa: F401
+    except ImportError:  # webrtc_problem() explains; the other pages work without it
+        pass
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -39,8 +48,8 @@ EMOTION_COLOURS = tuple(f"#{r:02x}{g:02x}{b:02x}" for b, g, r in EMOTION_COLOURS
 UPLOAD_TYPES = ["csv", "gz"]
 PREDICT_BATCH = 256
 TRAIN_HINT = (
-    "Train one with `python train_cli.py train --data PATH/fer2013.csv`, or point the "
-    f"`{MODEL_ENV_VAR}` environment variable at a `.keras` model file, then reload this page."
+    "Train one with `python train_cli.py train --data PATH/fer2013.csv --out runs/latest`, then start the app with "
+    f"`{MODEL_ENV_VAR}=runs/latest/emotion_cnn.keras` (any `.keras` model file works) and reload this page."
 )
 
 
@@ -57,6 +66,18 @@ def page_header(title: str, icon: str, intro: str | None = None) -> None:
         path = model_path()
         state = "found" if path.is_file() else "missing"
         st.caption(f"Model: `{path.name}` ({state})  \nData: {data_env_status()[1]}")
+
+
+def webrtc_problem() -> str | None:
+    """Why the live page cannot stream here, or ``None`` when it can."""
+    if importlib.util.find_spec("streamlit_webrtc") is None or importlib.util.find_spec("aiortc") is None:
+        return "The live page needs streamlit-webrtc and aiortc: `pip install streamlit-webrtc aiortc av`."
+    if "pylibsrtp" not in sys.modules:
+        if "tensorflow" in sys.modules:
+            return ("aiortc's SRTP library must be loaded before TensorFlow in this process, and TensorFlow came "
+                    "first. Start the app with `streamlit run dashboard/Home.py`.")
+        import pylibsrtp  # noqa: F401
+    return None
 
 
 def data_env_status() -> tuple[Path | None, str]:
@@ -76,6 +97,14 @@ def data_env_status() -> tuple[Path | None, str]:
 def model_path() -> Path:
     """The model in use: ``FER_MODEL_PATH`` if set, else the shipped ``models/emotion_cnn.keras``."""
     return default_model_path()
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the repository when it lies inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def model_version() -> int:
@@ -157,7 +186,7 @@ def model_card(report: dict | None, error: str | None = None) -> None:
     path = model_path()
     with st.container(border=True):
         st.subheader(":material/memory: Model card")
-        st.caption(f"`{path}`")
+        st.caption(f"`{display_path(path)}`")
         if report is None:
             st.warning(f"No training report to show: {error}")
             return
@@ -327,7 +356,8 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, title: str 
     )
     figure.update_layout(
         height=height, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title,
-        xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"), showlegend=False,
+        xaxis=dict(range=[0, 1.04], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%"),
+        yaxis=dict(autorange="reversed"), showlegend=False,
     )
     return figure
 

@@ -23,6 +23,61 @@ from core.live import FrameResult, LiveAnalyzer
 ICE_ENV_VAR = "FER_ICE_SERVERS"
 MAX_TIMELINE_ROWS = 36_000
 """About 40 minutes at 15 analysed frames per second."""
+CAMERA_MESSAGES = {
+    "device_access_denied": "The browser refused the camera (permission denied). Allow the camera for this site "
+                            "(the camera icon in the address bar), then press Start again, or use the Photo page.",
+    "device_not_available": "No camera was found. Connect a webcam and press Start again, or use the Photo page.",
+    "device_busy": "The camera could not be started: another program may be using it. Close it and press Start "
+                   "again, or use the Photo page.",
+    "media_api_not_available": "This browser cannot share a camera with this page: camera access needs HTTPS or "
+                               "http://localhost. Open the app that way, or use the Photo page.",
+    "device_ask_permission": "Please allow this page to use your camera.",
+}
+"""Plain-language camera problems; also passed to streamlit-webrtc as its ``translations``."""
+CAMERA_ERRORS = {
+    "NotAllowedError": "device_access_denied", "SecurityError": "device_access_denied",
+    "NotFoundError": "device_not_available", "OverconstrainedError": "device_not_available",
+    "NotReadableError": "device_busy", "AbortError": "device_busy",
+}
+_WATCH_SCRIPT = """
+<div id="camera-problem" data-testid="camera-problem" role="alert" style="display:none; padding:0.75rem 1rem;
+ margin:0.25rem 0 0.5rem; border-radius:0.5rem; background:#ffecec; color:#7d353b; font-size:0.95rem"></div>
+<script>
+(() => {
+  const messages = __MESSAGES__, errors = __ERRORS__;
+  if (window.__cameraWatch) clearInterval(window.__cameraWatch);
+  const show = (key) => {
+    const box = document.getElementById("camera-problem");
+    if (!box) { clearInterval(window.__cameraWatch); return; }
+    box.textContent = key ? messages[key] : "";
+    box.style.display = key ? "block" : "none";
+  };
+  const check = () => {
+    if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) return show("media_api_not_available");
+    // streamlit-webrtc shows the browser's error (e.g. "NotAllowedError: ...") inside its same-origin iframe.
+    const frame = document.querySelector('iframe[title="streamlit_webrtc.component.webrtc_streamer"]');
+    let text = "";
+    try { text = frame && frame.contentDocument ? frame.contentDocument.body.innerText : ""; } catch (e) {}
+    const found = Object.keys(errors).find((name) => text.includes(name + ":") || text.includes(name + " "));
+    show(found ? errors[found] : null);
+  };
+  window.__cameraWatch = setInterval(check, 1000);
+  check();
+})();
+</script>
+"""
+
+
+def camera_watch_html() -> str:
+    """HTML+JS for ``st.html``: a page-level message whenever the browser refuses or lacks a camera.
+
+    streamlit-webrtc reports camera errors only inside its iframe (never to Python), as a bare
+    ``NotAllowedError: Permission denied``; this turns them into plain advice beside the video.
+    """
+    return _WATCH_SCRIPT.replace("__MESSAGES__", json.dumps(CAMERA_MESSAGES)).replace(
+        "__ERRORS__", json.dumps(CAMERA_ERRORS))
+
+
 TIMELINE_COLUMNS = ["time", "seconds", "faces", "emotion", "confidence", *[f"p_{name}" for name in EMOTIONS]]
 
 
@@ -101,6 +156,12 @@ class LiveSession:
                 error=self._error,
             )
 
+    @property
+    def rows(self) -> int:
+        """Timeline rows so far (analysed frames with a face)."""
+        with self._lock:
+            return len(self._rows)
+
     def timeline(self, last_seconds: float | None = None) -> pd.DataFrame:
         """One row per analysed frame with a face: when, the dominant emotion, its confidence, all probabilities."""
         with self._lock:
@@ -148,7 +209,9 @@ def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
             return frame
         session.record(result)
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
-        out.pts, out.time_base = frame.pts, frame.time_base
+        out.pts = frame.pts
+        if frame.time_base is not None:
+            out.time_base = frame.time_base
         return out
 
     return callback

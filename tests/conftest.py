@@ -8,6 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+
+# aiortc's SRTP binding segfaults when loaded after TensorFlow: load it first, whatever test runs first.
+import pylibsrtp  # noqa: F401
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

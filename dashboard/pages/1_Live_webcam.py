@@ -9,23 +9,20 @@ import common
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from live_session import ICE_ENV_VAR, LiveSession, make_video_callback, rtc_configuration
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from live_session import (
+    CAMERA_MESSAGES,
+    ICE_ENV_VAR,
+    LiveSession,
+    camera_watch_html,
+    make_video_callback,
+    rtc_configuration,
+)
 
 from core.labels import EMOTIONS
 from core.live import LiveAnalyzer
-from core.preprocess import FaceDetector
 
 POLL_SECONDS = 0.5
 TIMELINE_SECONDS = 60
-CAMERA_MESSAGES = {
-    "device_access_denied": "Camera access was denied. Allow the camera for this site (the camera icon in the "
-                            "address bar), then press Start again, or use the Photo page instead.",
-    "device_not_available": "No camera was found. Connect a webcam and press Start again, or use the Photo page.",
-    "media_api_not_available": "This browser cannot share a camera with this page: camera access needs HTTPS or "
-                               "http://localhost. Open the app that way, or use the Photo page.",
-    "device_ask_permission": "Please allow this page to use your camera.",
-}
 
 common.page_header(
     "Live webcam", ":material/videocam:",
@@ -34,8 +31,13 @@ common.page_header(
 )
 
 classifier = common.get_classifier()
-if classifier is None:
+problem = common.webrtc_problem()
+if problem:
+    st.error(f"**Live video is not available.** {problem} The Photo page works without it.", icon=":material/error:")
+if classifier is None or problem:
     st.stop()
+
+from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402  (only once webrtc_problem() allows it)
 
 
 def secrets_ice_servers():
@@ -51,7 +53,7 @@ def session_objects() -> tuple[LiveSession, LiveAnalyzer]:
         st.session_state["live_session"] = LiveSession()
     analyzer = st.session_state.get("live_analyzer")
     if analyzer is None or analyzer.classifier is not classifier:
-        analyzer = LiveAnalyzer(classifier, FaceDetector())
+        analyzer = LiveAnalyzer(classifier)
         st.session_state["live_analyzer"] = analyzer
     return st.session_state["live_session"], analyzer
 
@@ -62,16 +64,16 @@ def timeline_figure(session: LiveSession) -> go.Figure:
     for index, emotion in enumerate(EMOTIONS):
         rows = timeline[timeline["emotion"] == emotion]
         figure.add_trace(go.Scatter(
-            x=rows["seconds"], y=rows["emotion"], mode="markers", name=emotion,
+            x=rows["seconds"], y=[index] * len(rows), mode="markers", name=emotion,
             marker=dict(color=common.EMOTION_COLOURS[index], size=9, symbol="square"),
             customdata=np.c_[rows["confidence"]] if len(rows) else None,
-            hovertemplate="%{x:.1f} s: %{y} (%{customdata[0]:.0%})<extra></extra>",
+            hovertemplate=f"%{{x:.1f}} s: {emotion} (%{{customdata[0]:.0%}})<extra></extra>",
         ))
     end = float(timeline["seconds"].max()) if len(timeline) else TIMELINE_SECONDS
     figure.update_layout(
         height=260, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
         xaxis=dict(title="seconds since the first face", range=[max(0.0, end - TIMELINE_SECONDS), max(end, 1.0)]),
-        yaxis=dict(categoryorder="array", categoryarray=list(EMOTIONS), range=[-0.5, len(EMOTIONS) - 0.5]),
+        yaxis=dict(tickvals=list(range(len(EMOTIONS))), ticktext=list(EMOTIONS), range=[len(EMOTIONS) - 0.5, -0.5]),
     )
     return figure
 
@@ -94,8 +96,10 @@ def render_live(session: LiveSession, slots: dict, tick: int) -> None:
     probabilities = snap.probabilities if snap.probabilities is not None else np.zeros(len(EMOTIONS))
     slots["chart"].plotly_chart(common.probability_figure(probabilities), key=f"live_probabilities_{tick}",
                                 config={"displayModeBar": False})
-    slots["timeline"].plotly_chart(timeline_figure(session), key=f"live_timeline_{tick}",
-                                   config={"displayModeBar": False})
+    timeline = timeline_figure(session)
+    slots["timeline"].plotly_chart(timeline, key=f"live_timeline_{tick}", config={"displayModeBar": False})
+    slots["rows"].caption(f"{session.rows:,} analysed frames with a face so far (one row each: time, emotion, "
+                          "confidence, all seven probabilities).")
 
 
 session, analyzer = session_objects()
@@ -114,6 +118,7 @@ with video_column:
         async_processing=True,
         translations=CAMERA_MESSAGES,
     )
+    st.html(camera_watch_html(), unsafe_allow_javascript=True)
     smoothing = st.slider(
         "Smoothing (frames averaged)", 1, 15, value=session.smoothing, key="live_smoothing",
         help="Average the current face's probabilities over this many recent frames to stop the label flickering.",
@@ -165,9 +170,7 @@ with snap_column:
         st.caption("The face crop (48x48 grayscale) and its probabilities appear here; other pages can reuse it.")
 with download_column:
     st.subheader(":material/download: Session timeline")
-    rows = len(session.timeline())
-    st.caption(f"{rows:,} analysed frames with a face so far (one row each: time, emotion, confidence, "
-               "all seven probabilities).")
+    slots["rows"] = st.empty()
     st.download_button("Download timeline CSV", data=session.timeline_csv, file_name="emotion_timeline.csv",
                        mime="text/csv", on_click="ignore", key="live_download")
     if st.button("Clear timeline", key="live_clear"):

@@ -21,13 +21,13 @@ common.page_header(
     "FER-2013 as the model saw it: 48x48 grayscale faces in seven classes. Choose the data set in the sidebar.",
 )
 
+classifier = common.get_classifier()  # optional here: without it the explorer shows no predictions
 loaded = common.data_picker("explorer")
 if loaded is None:
     st.info(f"No data set loaded. Set `{DATA_ENV_VAR}` to fer2013.csv(.gz) before starting the app, or give a path "
             "or an upload in the sidebar.", icon=":material/database:")
     st.stop()
 dataset: FerDataset = loaded.dataset
-classifier = common.get_classifier()
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -79,17 +79,16 @@ st.caption(f"Source: `{loaded.label}`")
 
 st.subheader("Class distribution per split")
 counts = class_counts(loaded.key, dataset)
-chart_column, table_column = st.columns([3, 2], gap="large")
+chart_column, table_column = st.columns([1, 1], gap="large")
 figure = go.Figure([go.Bar(name=split, x=counts.index, y=counts[split], text=counts[split],
                            hovertemplate=f"{split}<br>%{{x}}: %{{y:,}}<extra></extra>") for split in counts.columns])
 figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="faces",
                      legend=dict(orientation="h", y=1.08))
 chart_column.plotly_chart(figure, key="explorer_distribution")
-share = counts.copy()
-for split in counts.columns:
-    share[f"{split} %"] = counts[split] / max(counts[split].sum(), 1)
-table_column.dataframe(share, column_config={f"{s} %": st.column_config.NumberColumn(format="percent")
-                                             for s in counts.columns})
+share = pd.DataFrame({split: [f"{n:,} ({n / max(counts[split].sum(), 1):.1%})" for n in counts[split]]
+                      for split in counts.columns}, index=counts.index)
+share.loc["total"] = [f"{counts[split].sum():,}" for split in counts.columns]
+table_column.dataframe(share)
 
 # ---------------------------------------------------------------- image grid
 st.subheader("Faces")

@@ -115,9 +115,8 @@ def confusion_figure(matrix: np.ndarray, normalised: bool) -> go.Figure:
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)), showlegend=False,
     ))
     figure.update_layout(
-        height=520, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
-        xaxis=dict(title="predicted", side="bottom", constrain="domain"),
-        yaxis=dict(title="true", autorange="reversed", scaleanchor="x"),
+        height=480, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
+        xaxis=dict(title="predicted"), yaxis=dict(title="true", autorange="reversed"),
     )
     return figure
 

@@ -1,0 +1,93 @@
+"""Helpers for the dashboard tests (kept out of conftest.py so test modules can import them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+PAGES = {  # page file -> (URL path, title text, screenshot name)
+    "Home.py": ("", "Facial emotion recognition", "home"),
+    "pages/1_Live_webcam.py": ("Live_webcam", "Live webcam", "live_webcam"),
+    "pages/2_Photo.py": ("Photo", "Photo", "photo"),
+    "pages/3_Dataset_explorer.py": ("Dataset_explorer", "Dataset explorer", "dataset_explorer"),
+    "pages/4_Evaluation.py": ("Evaluation", "Evaluation", "evaluation"),
+}
+
+
+def paste_faces(faces: list[np.ndarray], size: int = 192, shape=(480, 640)) -> np.ndarray:
+    """A BGR frame: each face upscaled to ``size`` px, side by side with margins, on a grey background."""
+    frame = np.full((*shape, 3), 128, dtype=np.uint8)
+    gap = (shape[1] - size * len(faces)) // (len(faces) + 1)
+    top = (shape[0] - size) // 2
+    for number, face in enumerate(faces):
+        left = gap + number * (size + gap)
+        frame[top : top + size, left : left + size] = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)[
+            ..., None
+        ]
+    return frame
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> None:
+    """Raw YUV4MPEG2 (C420, i.e. yuv420p) video of BGR frames, for Chromium's fake camera."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+
+def no_exception(app) -> None:
+    assert not app.exception, [item.value for item in app.exception]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(element.value) for element in elements)
+
+
+def wait_until_idle(tab, title: str, timeout_ms: int = 240_000) -> None:
+    """Wait for the page's title, then for the script run to finish (Streamlit's running indicator gone)."""
+    tab.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    tab.wait_for_timeout(1000)
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms, polling=500
+    )
+    tab.wait_for_timeout(1500)  # let charts and images paint
+
+
+def screenshot(tab, name: str, docs: bool = True, clip_above: str | None = None) -> Path:
+    """The whole page (Streamlit scrolls inside its main container) to test-artifacts/, and to
+    docs/screenshots/ for the README; ``clip_above`` stops the docs copy at that heading."""
+    height = tab.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], [data-testid=\"stSidebar\"]')]"
+        ".map(e => e.scrollHeight), 900)"
+    )
+    tab.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 5000)})
+    tab.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    full = ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(full))
+    if docs:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        clip = None
+        if clip_above:
+            box = tab.get_by_role("heading", name=clip_above).first.bounding_box()
+            clip = {"x": 0, "y": 0, "width": 1400, "height": max(box["y"] - 10, 300)}
+        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=clip)
+    tab.set_viewport_size({"width": 1400, "height": 900})
+    return full
+
+
+def captions(app) -> list[str]:
+    """Every image caption on an AppTest page, in order."""
+    return [caption for element in app.image for caption in element.captions]

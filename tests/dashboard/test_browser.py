@@ -1,0 +1,116 @@
+"""End to end: `streamlit run dashboard/Home.py` driven by headless Chromium (Playwright, sync API).
+
+Screenshots of every page go to test-artifacts/ (full, with data) and docs/screenshots/ (for the README,
+cut above any FER-2013 faces so that no image of the data set lands in the repository).
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import pytest
+from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot, wait_until_idle
+from live_session import CAMERA_MESSAGES
+
+from core.labels import EMOTIONS
+from core.preprocess import FaceDetector
+
+pytestmark = pytest.mark.browser
+
+EMOTION_WITH_CONFIDENCE = re.compile(rf"Current face: ({'|'.join(EMOTIONS)}) \d{{1,3}}%")
+WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
+
+
+def open_app_page(tab, server: str, page_file: str) -> None:
+    url_path, title, _ = PAGES[page_file]
+    tab.goto(f"{server}/{url_path}")
+    wait_until_idle(tab, title)
+    assert tab.locator('[data-testid="stException"]').count() == 0
+    assert tab.get_by_role("heading", name=title).first.is_visible()
+
+
+def test_home_in_browser(page, server):
+    open_app_page(page, server, "Home.py")
+    assert page.get_by_text("Model card").first.is_visible()
+    assert page.get_by_text("Model loaded and ready").is_visible()
+    for label in ("Live webcam", "Photo", "Dataset explorer", "Evaluation"):
+        assert page.locator('[data-testid="stPageLink"]').get_by_text(label, exact=True).count() == 1
+    screenshot(page, "home")
+
+
+def test_photo_in_browser(page, server, detectable_faces, tmp_path):
+    open_app_page(page, server, "pages/2_Photo.py")
+    screenshot(page, "photo")  # before any upload: no FER face in the README copy
+    picture = tmp_path / "two_faces.png"
+    image = paste_faces(detectable_faces[:2], shape=(480, 960))
+    assert len(FaceDetector().detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))) == 2
+    cv2.imwrite(str(picture), image)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
+    page.get_by_text("2 faces found").wait_for(timeout=120_000)
+    wait_until_idle(page, "Photo")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text(re.compile(rf"Face 1: ({'|'.join(EMOTIONS)}) \d+%")).count() == 1
+    screenshot(page, "photo_result", docs=False)
+
+
+def test_dataset_explorer_in_browser(page, server):
+    open_app_page(page, server, "pages/3_Dataset_explorer.py")
+    if not FER_CSV.is_file():  # the server runs without FER2013_PATH
+        assert page.get_by_text("No data set loaded").is_visible()
+        screenshot(page, "dataset_explorer")
+        return
+    assert page.get_by_text("32,298 faces").first.is_visible()
+    assert page.get_by_role("heading", name="Mean face per class").is_visible()
+    screenshot(page, "dataset_explorer", clip_above="Faces")
+
+
+def test_evaluation_in_browser(page, server):
+    open_app_page(page, server, "pages/4_Evaluation.py")
+    assert page.get_by_role("heading", name="Confusion matrix").is_visible()
+    assert page.get_by_role("heading", name="Learning curves").is_visible()
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for(timeout=60_000)  # plotly loads lazily
+    screenshot(page, "evaluation")
+
+    # Clicking a cell of the confusion matrix selects it: the True/Predicted boxes follow.
+    matrix = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
+    box = matrix.bounding_box()
+    true_index, predicted_index = EMOTIONS.index("Sad"), EMOTIONS.index("Happy")
+    page.mouse.click(box["x"] + box["width"] * (predicted_index + 0.5) / 7,
+                     box["y"] + box["height"] * (true_index + 0.5) / 7)
+    page.get_by_text(re.compile(r"of [\d,]+ Sad faces predicted Happy")).wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_gz):
+    open_app_page(page, server, "pages/1_Live_webcam.py")
+    screenshot(page, "live_webcam")  # before Start: no FER face in the README copy
+    component = page.frame_locator(WEBRTC_IFRAME)
+    component.get_by_role("button", name="Start").click()
+    page.get_by_text(EMOTION_WITH_CONFIDENCE).first.wait_for(timeout=90_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # The annotated video plays inside the component.
+    playing = component.locator("video").first.evaluate("v => v.readyState >= 2 && !v.paused && v.videoWidth > 0")
+    assert playing
+    fps = page.locator('[data-testid="stMetric"]').filter(has_text="Frames per second")
+    assert float(fps.locator('[data-testid="stMetricValue"]').inner_text()) > 0
+    screenshot(page, "live_webcam_running", docs=False)
+    component.get_by_role("button", name="Stop").click()
+
+
+def test_live_webcam_explains_a_denied_camera(playwright, chromium_path, server):
+    # No fake-UI flag and no camera permission: getUserMedia is refused, as when a user clicks "Block".
+    args = [arg for arg in CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
+    chromium = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=args)
+    try:
+        tab = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        open_app_page(tab, server, "pages/1_Live_webcam.py")
+        component = tab.frame_locator(WEBRTC_IFRAME)
+        problem = tab.locator('[data-testid="camera-problem"]')
+        assert not problem.is_visible()
+        component.get_by_role("button", name="Start").click()
+        problem.get_by_text(CAMERA_MESSAGES["device_access_denied"]).wait_for(timeout=60_000)
+        assert tab.locator('[data-testid="stException"]').count() == 0
+        screenshot(tab, "live_webcam_denied", docs=False)
+    finally:
+        chromium.close()

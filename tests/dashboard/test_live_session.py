@@ -1,0 +1,167 @@
+"""The glue between the video thread and the live page: callback, result store, timeline, ICE settings."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+from dash_support import paste_faces
+from live_session import TIMELINE_COLUMNS, LiveSession, make_video_callback, parse_ice_servers, rtc_configuration
+
+from core.labels import EMOTIONS
+
+
+def video_frame(bgr: np.ndarray, pts: int = 0) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+    frame.pts = pts
+    return frame
+
+
+@pytest.fixture
+def live(classifier):
+    from core.live import LiveAnalyzer
+    from core.preprocess import FaceDetector
+
+    session = LiveSession()
+    analyzer = LiveAnalyzer(classifier, FaceDetector())
+    return session, analyzer, make_video_callback(analyzer, session)
+
+
+def test_callback_boxes_the_face_and_reports_it(live, detectable_faces):
+    session, _, callback = live
+    bgr = paste_faces([detectable_faces[0]])
+    out = callback(video_frame(bgr, pts=1234))
+
+    annotated = out.to_ndarray(format="bgr24")
+    assert annotated.shape == bgr.shape
+    assert out.pts == 1234
+    # The box and label are drawn in colour on a grey frame: some pixels are no longer grey.
+    coloured = (annotated.max(axis=2).astype(int) - annotated.min(axis=2)) > 40
+    assert coloured.sum() > 500
+
+    snap = session.snapshot()
+    assert snap.frames == 1 and snap.faces == 1
+    assert snap.label in EMOTIONS
+    assert snap.face.shape == (48, 48) and snap.face.dtype == np.uint8
+    assert np.isclose(snap.probabilities.sum(), 1.0, atol=1e-3)
+    assert snap.confidence == pytest.approx(float(snap.probabilities.max()))
+
+
+def test_callback_without_a_face_passes_the_frame_through(live):
+    session, _, callback = live
+    grey = np.full((480, 640, 3), 128, dtype=np.uint8)
+    out = callback(video_frame(grey))
+    assert np.array_equal(out.to_ndarray(format="bgr24"), grey)
+    snap = session.snapshot()
+    assert snap.frames == 1 and snap.faces == 0 and snap.label is None
+    assert session.timeline().empty
+
+
+def test_smoothing_set_by_the_page_reaches_the_analyser(live, detectable_faces, classifier):
+    from core.preprocess import FaceDetector
+
+    session, analyzer, callback = live
+    frames = [paste_faces([detectable_faces[index]]) for index in (1, 2, 1, 3)]
+    raw = [classifier.analyze_frame(frame, FaceDetector())[0].probabilities for frame in frames]
+
+    session.smoothing = 3
+    for frame in frames:
+        callback(video_frame(frame))
+    assert analyzer.smoothing == 3
+    assert np.allclose(session.snapshot().probabilities, np.mean(raw[-3:], axis=0), atol=1e-5)
+
+    session.smoothing = 1
+    callback(video_frame(frames[0]))
+    assert analyzer.smoothing == 1
+    assert np.allclose(session.snapshot().probabilities, raw[0], atol=1e-5)
+
+
+def test_analysis_errors_are_reported_not_raised(detectable_faces):
+    class Broken:
+        def set_smoothing(self, frames):
+            pass
+
+        def annotate(self, frame):
+            raise RuntimeError("model exploded")
+
+    session = LiveSession()
+    frame = video_frame(paste_faces([detectable_faces[0]]))
+    assert make_video_callback(Broken(), session)(frame) is frame
+    assert "model exploded" in session.snapshot().error
+
+
+def test_timeline_csv_has_one_row_per_face_frame(live, detectable_faces):
+    session, _, callback = live
+    for face in detectable_faces[:3]:
+        callback(video_frame(paste_faces([face])))
+    callback(video_frame(np.full((480, 640, 3), 128, dtype=np.uint8)))  # no face: no row
+
+    table = pd.read_csv(io.BytesIO(session.timeline_csv()))
+    assert list(table.columns) == TIMELINE_COLUMNS
+    assert len(table) == 3
+    assert set(table.emotion) <= set(EMOTIONS)
+    probabilities = table[[f"p_{name}" for name in EMOTIONS]].to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
+    assert np.allclose(table.confidence, probabilities.max(axis=1), atol=1e-4)
+    assert (table.seconds.diff().dropna() >= 0).all()
+
+    session.clear()
+    assert session.timeline().empty and session.snapshot().face is None
+
+
+def test_session_is_safe_to_share_between_threads(live, detectable_faces):
+    session, _, callback = live
+    frame = paste_faces([detectable_faces[0]])
+    stop = threading.Event()
+    errors = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                session.snapshot()
+                session.timeline(last_seconds=60)
+            except Exception as error:  # pragma: no cover - the assertion below reports it
+                errors.append(error)
+                return
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for pts in range(6):
+        callback(video_frame(frame, pts))
+    stop.set()
+    thread.join()
+    assert not errors
+    assert len(session.timeline()) == 6
+
+
+def test_ice_servers_default_to_none_and_offline():
+    assert rtc_configuration(None, None) == ({"iceServers": []}, None)
+    assert rtc_configuration("", None) == ({"iceServers": []}, None)
+
+
+def test_ice_servers_from_environment_json_take_precedence():
+    servers = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
+    config, warning = rtc_configuration(json.dumps(servers), [{"urls": "stun:other.example.org"}])
+    assert warning is None
+    assert config == {"iceServers": servers}
+
+
+def test_ice_servers_from_secrets_and_bare_urls():
+    config, warning = rtc_configuration(None, [{"urls": "stun:stun.example.org:3478"}])
+    assert config == {"iceServers": [{"urls": "stun:stun.example.org:3478"}]} and warning is None
+    assert parse_ice_servers('["stun:a.example.org"]') == [{"urls": ["stun:a.example.org"]}]
+
+
+def test_bad_ice_setting_warns_and_stays_offline():
+    config, warning = rtc_configuration("{not json", None)
+    assert config == {"iceServers": []}
+    assert "FER_ICE_SERVERS" in warning
+    with pytest.raises(ValueError, match="urls"):
+        parse_ice_servers([{"url": "stun:x"}])

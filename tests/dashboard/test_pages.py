@@ -1,0 +1,263 @@
+"""Page logic through Streamlit's AppTest: what each page shows with and without data, and on bad input."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import sys
+
+import av
+import cv2
+import numpy as np
+import pytest
+from dash_support import PAGES, captions, no_exception, paste_faces, texts
+from live_session import LiveSession, make_video_callback
+
+from core.evaluation import classification_metrics
+from core.labels import EMOTIONS
+from core.live import LiveAnalyzer
+from core.preprocess import FaceDetector
+
+
+def grid_captions(app) -> list[str]:
+    """Captions of the explorer's grid ("#row Label"), not of the enlarged face ("#row: labelled ...")."""
+    return [caption for caption in captions(app) if re.match(r"#\d+ ", caption)]
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    monkeypatch.delenv("FER2013_PATH", raising=False)
+
+
+def png(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return data.tobytes()
+
+
+# ---------------------------------------------------------------- every page, with and without a model
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_without_data(open_page, no_data, page):
+    app = open_page(page)
+    no_exception(app)
+    assert PAGES[page][1] in app.title[0].value
+    assert not app.error, texts(app.error)
+
+
+@pytest.mark.parametrize("problem", ["missing", "broken"])
+def test_every_page_explains_a_missing_or_broken_model(open_page, no_data, monkeypatch, tmp_path, problem):
+    model = tmp_path / "emotion_cnn.keras"
+    if problem == "broken":
+        model.write_bytes(b"this is not a keras archive")
+    monkeypatch.setenv("FER_MODEL_PATH", str(model))
+    for page in PAGES:
+        app = open_page(page)
+        no_exception(app)
+        assert PAGES[page][1] in app.title[0].value
+        assert "could not be loaded" in texts(app.error), (page, texts(app.error))
+        assert str(model) in texts(app.error)
+
+
+# ---------------------------------------------------------------- Home
+
+
+def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data, report):
+    app = open_page()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["PublicTest accuracy (flip TTA)"] == f"{report['accuracy']:.1%}"
+    assert metrics["Parameters"] == f"{report['parameters']:,}"
+    assert "FER2013_PATH" in texts(app.info)
+    assert {"Live webcam", "Photo", "Dataset explorer", "Evaluation"} <= {link.value for link in app.page_link}
+    assert "Model loaded and ready" in texts(app.caption)
+
+
+def test_home_reports_a_data_set_found_through_the_environment(open_page, monkeypatch, tmp_path):
+    data = tmp_path / "fer2013.csv"
+    data.write_text("emotion,pixels,Usage\n")
+    monkeypatch.setenv("FER2013_PATH", str(data))
+    app = open_page()
+    assert str(data) in texts(app.success)
+
+
+# ---------------------------------------------------------------- Photo
+
+
+def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces):
+    image = paste_faces(detectable_faces[:2], size=192, shape=(480, 960))
+    expected = len(FaceDetector().detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))
+    assert expected == 2
+    app = open_page("pages/2_Photo.py")
+    app.file_uploader(key="photo_upload").set_value(("two_faces.png", png(image), "image/png"))
+    app.run()
+    no_exception(app)
+    assert "2 faces found" in texts(app.success)
+    face_captions = [caption for caption in captions(app) if caption.startswith("Face ")]
+    assert len(face_captions) == 2
+    for caption in face_captions:
+        assert any(f": {emotion} " in caption for emotion in EMOTIONS) and caption.endswith("%")
+
+
+def test_photo_explains_a_non_image_and_a_picture_without_faces(open_page, no_data):
+    app = open_page("pages/2_Photo.py")
+    app.file_uploader(key="photo_upload").set_value(("notes.png", b"definitely not a picture", "image/png"))
+    app.run()
+    no_exception(app)
+    assert "is not an image that can be read" in texts(app.error)
+
+    app.file_uploader(key="photo_upload").set_value(("wall.png", png(np.full((300, 400, 3), 90, np.uint8)),
+                                                     "image/png"))
+    app.run()
+    no_exception(app)
+    assert "No face found" in texts(app.warning)
+
+
+# ---------------------------------------------------------------- Dataset explorer
+
+
+def test_explorer_browses_filters_and_enlarges(open_page, monkeypatch, small_csv, public_rows, classifier):
+    monkeypatch.setenv("FER2013_PATH", str(small_csv))
+    app = open_page("pages/3_Dataset_explorer.py")
+    no_exception(app)
+    assert "200 faces" in texts(app.success)
+    assert {m.label: m.value for m in app.metric}["Faces"] == "200"
+
+    app.selectbox(key="explorer_class").set_value("Happy").run()
+    happy = int((public_rows.head(200).emotion == EMOTIONS.index("Happy")).sum())
+    grid = grid_captions(app)
+    assert len(grid) == min(happy, 32)
+    assert all(caption.endswith("Happy") for caption in grid)
+
+    app.toggle(key="explorer_predictions").set_value(True).run()
+    grid = grid_captions(app)
+    assert grid and all("→" in caption for caption in grid)
+
+    chosen = app.selectbox(key="explorer_enlarge").value
+    face = np.array(public_rows.pixels[chosen].split(), dtype=np.uint8).reshape(48, 48)
+    probabilities = classifier.predict_faces(face)[0]
+    prediction = EMOTIONS[int(np.argmax(probabilities))]
+    assert f"Model's prediction: **{prediction}** {probabilities.max():.0%}" in texts(app.markdown)
+
+    means = [caption for caption in captions(app) if "(n=" in caption]
+    assert f"Happy (n={happy})" in means
+
+
+def test_explorer_pages_through_the_grid(open_page, monkeypatch, small_csv):
+    monkeypatch.setenv("FER2013_PATH", str(small_csv))
+    app = open_page("pages/3_Dataset_explorer.py")
+    first = grid_captions(app)
+    app.number_input(key="explorer_page").set_value(7).run()  # 200 faces, 32 a page: the last page holds 8
+    last = grid_captions(app)
+    assert len(first) == 32 and len(last) == 8
+    assert first[0].startswith("#0 ") and last[0].startswith("#192 ")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("notes.csv", b"name,age\nada,36\n", "missing column 'pixels'"),
+    ("fer2013.csv.gz", b"\x1f\x8b\x08\x00garbage", "corrupt or truncated gzip"),
+    ("empty.csv", b"", "empty"),
+    ("bad.csv", b"emotion,pixels,Usage\n9,1 2 3,Training\n", "bad.csv row 2"),
+])
+def test_explorer_shows_the_data_format_error_of_a_bad_upload(open_page, no_data, name, content, message):
+    app = open_page("pages/3_Dataset_explorer.py")
+    app.sidebar.radio(key="explorer_source").set_value("Upload").run()
+    app.file_uploader(key="explorer_upload").set_value((name, content, "application/octet-stream"))
+    app.run()
+    no_exception(app)
+    assert "Could not read the data set" in texts(app.error)
+    assert message in texts(app.error)
+    assert "/tmp" not in texts(app.error)  # the message names the upload, not the temporary copy
+
+
+def test_explorer_reads_a_gzipped_upload(open_page, no_data, public_rows):
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as out:
+        out.write(public_rows.head(50).to_csv(index=False).encode())
+    app = open_page("pages/3_Dataset_explorer.py")
+    app.sidebar.radio(key="explorer_source").set_value("Upload").run()
+    app.file_uploader(key="explorer_upload").set_value(("fer_part.csv.gz", buffer.getvalue(), "application/gzip"))
+    app.run()
+    no_exception(app)
+    assert "50 faces" in texts(app.success)
+    assert len(grid_captions(app)) == 32
+
+
+# ---------------------------------------------------------------- Evaluation
+
+
+def test_evaluation_shows_the_shipped_report(open_page, no_data, report):
+    app = open_page("pages/4_Evaluation.py")
+    no_exception(app)
+    assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{report['accuracy']:.1%}"
+    assert "Shipped training report" in texts(app.info)
+    app.selectbox(key="evaluation_true").set_value("Sad").run()
+    app.selectbox(key="evaluation_predicted").set_value("Happy").run()
+    count = report["confusion_matrix"][4][3]
+    total = sum(report["confusion_matrix"][4])
+    assert f"{count:,} of {total:,} **Sad** faces predicted **Happy**" in texts(app.markdown)
+    table = app.dataframe[0].value
+    assert list(table.index[:7]) == list(EMOTIONS)
+    assert table.loc["Happy", "f1"] == pytest.approx(report["per_class"]["Happy"]["f1"])
+    assert len(app.get("plotly_chart")) >= 2  # the confusion matrix and the learning curves
+
+
+def test_evaluation_recomputes_on_a_chosen_file_and_shows_cell_faces(open_page, monkeypatch, small_csv, public_rows,
+                                                                    classifier):
+    monkeypatch.setenv("FER2013_PATH", str(small_csv))
+    app = open_page("pages/4_Evaluation.py")
+    assert app.sidebar.selectbox(key="evaluation_split").value == "PublicTest"
+    app.sidebar.button(key="evaluation_run").click().run()
+    no_exception(app)
+    assert "Recomputed on **PublicTest**" in texts(app.success)
+
+    faces = np.stack([np.array(p.split(), dtype=np.uint8).reshape(48, 48) for p in public_rows.pixels[:200]])
+    labels = public_rows.emotion[:200].to_numpy()
+    predictions = classifier.predict_faces(faces).argmax(axis=1)
+    expected = classification_metrics(labels, predictions)
+    assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{expected['accuracy']:.1%}"
+
+    true, predicted = np.unravel_index(np.argmax(expected["confusion_matrix"]), (7, 7))  # the fullest cell
+    app.selectbox(key="evaluation_true").set_value(EMOTIONS[true]).run()
+    app.selectbox(key="evaluation_predicted").set_value(EMOTIONS[predicted]).run()
+    cell = expected["confusion_matrix"][true][predicted]
+    shown = [caption for caption in captions(app) if caption.endswith("%")]
+    assert len(shown) == min(cell, 48) > 0
+
+    app.sidebar.button(key="evaluation_reset").click().run()
+    assert "Shipped training report" in texts(app.info)
+
+
+# ---------------------------------------------------------------- Live webcam (component mocked)
+
+
+def test_live_page_renders_controls_and_snapshots_the_current_face(open_page, no_data, classifier, detectable_faces):
+    if "pylibsrtp" not in sys.modules:
+        pytest.fail("TensorFlow was imported before aiortc's pylibsrtp, which then cannot load: "
+                    "import pylibsrtp at the top of tests/conftest.py")
+    app = open_page("pages/1_Live_webcam.py")
+    no_exception(app)
+    assert app.slider(key="live_smoothing").value == 1
+    assert "Waiting for video" in texts(app.caption)
+
+    app.button(key="live_snapshot").click().run()
+    assert "No face to snapshot yet" in texts(app.warning)
+    assert "snapshot_face" not in app.session_state
+
+    # Feed one frame through the same callback the video thread uses, then snapshot from the page.
+    session: LiveSession = app.session_state["live_session"]
+    frame = av.VideoFrame.from_ndarray(paste_faces([detectable_faces[0]]), format="bgr24")
+    make_video_callback(LiveAnalyzer(classifier), session)(frame)
+    app.slider(key="live_smoothing").set_value(4).run()
+    assert session.smoothing == 4
+    current = session.snapshot()
+    assert f"Current face: **{current.label}** {current.confidence:.0%}" in texts(app.markdown)
+
+    app.button(key="live_snapshot").click().run()
+    no_exception(app)
+    face = app.session_state["snapshot_face"]
+    assert face.shape == (48, 48) and face.dtype == np.uint8
+    assert np.array_equal(face, current.face)
+    assert any(caption.startswith(current.label) for caption in captions(app))
+    assert "1 analysed frames with a face" in texts(app.caption)
