@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -207,7 +208,7 @@ def train(
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
-            verbose=0,
+            verbose=1 if sys.stdout.isatty() else 0,  # the batch progress bar only on a terminal, not in logs
         )
     seconds = previous_seconds + time.perf_counter() - started
 
