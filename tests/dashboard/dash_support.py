@@ -21,6 +21,7 @@ PAGES = {  # page file -> (URL path, title text, screenshot name)
     "pages/2_Photo.py": ("Photo", "Photo", "photo"),
     "pages/3_Dataset_explorer.py": ("Dataset_explorer", "Dataset explorer", "dataset_explorer"),
     "pages/4_Evaluation.py": ("Evaluation", "Evaluation", "evaluation"),
+    "pages/5_Adversarial.py": ("Adversarial", "Adversarial", "adversarial"),
 }
 
 
