@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import common
-import cv2
-import numpy as np
 import streamlit as st
 
 from core.annotate import draw_predictions
@@ -12,7 +10,6 @@ from core.labels import EMOTIONS
 from core.preprocess import FaceDetector
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
-MAX_SIDE = 1600  # larger photos are scaled down first: Haar detection time grows with the pixel count
 
 common.page_header(
     "Photo", ":material/photo_camera:",
@@ -24,23 +21,12 @@ if classifier is None:
     st.stop()
 
 
-def decode_image(data: bytes) -> np.ndarray | None:
-    """A BGR image from encoded bytes, or ``None`` when they are not an image OpenCV can read."""
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None or image.size == 0:
-        return None
-    scale = MAX_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return image
-
-
 uploaded = st.file_uploader("A photo with one or more faces", type=IMAGE_TYPES, key="photo_upload")
 if uploaded is None:
     st.info("Upload a JPEG, PNG, BMP, WebP or TIFF picture. Frontal, well-lit faces work best.", icon=":material/info:")
     st.stop()
 
-image = decode_image(uploaded.getvalue())
+image = common.decode_image(uploaded.getvalue())
 if image is None:
     st.error(f"**{uploaded.name} is not an image that can be read.** Upload a JPEG, PNG, BMP, WebP or TIFF "
              "picture.", icon=":material/warning:")

@@ -32,7 +32,6 @@ UNTARGETED = "Untargeted (any other class)"
 METHODS = {"PGD": "pgd", "FGSM": "fgsm"}
 PGD_STEPS = [5, 10, 20, 50]
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
-MAX_SIDE = 1600
 SHOWN = 192
 STANDARD, HARDENED = "Standard", "Hardened"
 CURVE_STATE = "adversarial_curve"
@@ -72,21 +71,10 @@ def mtime_ns(path: Path) -> int:
         return -1
 
 
-def decode_image(data: bytes) -> np.ndarray | None:
-    """A BGR image from encoded bytes, or ``None`` when they are not an image OpenCV can read."""
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None or image.size == 0:
-        return None
-    scale = MAX_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return image
-
-
 @st.cache_data(max_entries=8, show_spinner="Finding faces…")
 def faces_in_upload(data: bytes) -> tuple[str, list[np.ndarray]]:
     """("unreadable" | "face" | "photo", 48x48 faces): a 48x48 image is taken as a face crop as it is."""
-    image = decode_image(data)
+    image = common.decode_image(data)
     if image is None:
         return "unreadable", []
     if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):

@@ -45,16 +45,9 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def fer_gz() -> Path:
-    if not FER_CSV.is_file():
-        pytest.skip(f"FER-2013 not found at {FER_CSV}")
-    return FER_CSV
-
-
-@pytest.fixture(scope="session")
-def public_rows(fer_gz) -> pd.DataFrame:
+def public_rows(fer_csv) -> pd.DataFrame:
     """The first 400 PublicTest rows of the real file, as the Kaggle table."""
-    frame = pd.read_csv(fer_gz, usecols=["emotion", "pixels", "Usage"])
+    frame = pd.read_csv(fer_csv, usecols=["emotion", "pixels", "Usage"])
     return frame[frame.Usage == "PublicTest"].head(400).reset_index(drop=True)
 
 
@@ -220,3 +213,9 @@ def page(browser, server):
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """No data set: FER2013_PATH unset, as for a new user."""
+    monkeypatch.delenv("FER2013_PATH", raising=False)

@@ -92,3 +92,10 @@ def screenshot(tab, name: str, docs: bool = True, clip_above: str | None = None)
 def captions(app) -> list[str]:
     """Every image caption on an AppTest page, in order."""
     return [caption for element in app.image for caption in element.captions]
+
+
+def png(image: np.ndarray) -> bytes:
+    """An image encoded as PNG bytes, as a browser upload would carry it."""
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return data.tobytes()

@@ -13,24 +13,13 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from dash_support import captions, no_exception, paste_faces, screenshot, texts, wait_until_idle
+from dash_support import captions, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
 
 from core.inference import default_model_path
 from core.labels import EMOTIONS
 
 PAGE = "pages/5_Adversarial.py"
 SUMMARY = re.compile(r"Budget \**(\d+)\** grey levels .*L-inf \**(\d+)\** grey levels")
-
-
-@pytest.fixture
-def no_data(monkeypatch):
-    monkeypatch.delenv("FER2013_PATH", raising=False)
-
-
-def png(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", image)
-    assert ok
-    return data.tobytes()
 
 
 def drawn_face() -> np.ndarray:

@@ -82,7 +82,7 @@ def test_evaluation_in_browser(page, server):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_gz):
+def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_csv):
     open_app_page(page, server, "pages/1_Live_webcam.py")
     screenshot(page, "live_webcam")  # before Start: no FER face in the README copy
     component = page.frame_locator(WEBRTC_IFRAME)

@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from dash_support import PAGES, captions, no_exception, paste_faces, texts
+from dash_support import PAGES, captions, no_exception, paste_faces, png, texts
 from live_session import LiveSession, make_video_callback
 
 from core.evaluation import classification_metrics
@@ -23,17 +23,6 @@ from core.preprocess import FaceDetector
 def grid_captions(app) -> list[str]:
     """Captions of the explorer's grid ("#row Label"), not of the enlarged face ("#row: labelled ...")."""
     return [caption for caption in captions(app) if re.match(r"#\d+ ", caption)]
-
-
-@pytest.fixture
-def no_data(monkeypatch):
-    monkeypatch.delenv("FER2013_PATH", raising=False)
-
-
-def png(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", image)
-    assert ok
-    return data.tobytes()
 
 
 # ---------------------------------------------------------------- every page, with and without a model
