@@ -208,6 +208,7 @@ def train(
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself
             verbose=1 if sys.stdout.isatty() else 0,  # the batch progress bar only on a terminal, not in logs
         )
     seconds = previous_seconds + time.perf_counter() - started
