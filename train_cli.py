@@ -14,7 +14,6 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, resolve_data_path
-from core.inference import ModelLoadError
 
 
 def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -> None:
@@ -23,6 +22,10 @@ def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -
         help=f"FER-2013 CSV (.csv/.csv.gz), seed folder or image folder; default ${DATA_ENV_VAR}{required_text}",
     )
     parser.add_argument("--skip-bad-rows", action="store_true", help="drop malformed rows (and report how many)")
+
+
+def _add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a .keras model (default: $FER_MODEL_PATH, else the shipped one)")
 
 
 def _load(args: argparse.Namespace):
@@ -205,20 +208,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on PrivateTest, else PublicTest, else all rows")
     _add_data_option(evaluate)
-    evaluate.add_argument("--model", help="a .keras model (default: the shipped one)")
+    _add_model_option(evaluate)
     evaluate.add_argument("--json", help="also write the metrics to this JSON file")
     evaluate.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="emotion of every face in each photo")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.add_argument("--model", help="a .keras model (default: the shipped one)")
+    _add_model_option(predict)
     predict.add_argument("--json", action="store_true", help="machine-readable output")
     predict.set_defaults(handler=cmd_predict)
 
     stream = commands.add_parser("stream", help="console mode: the emotion in a webcam or video once a second")
     stream.add_argument("--source", default="0", help="camera index (default 0) or a video file")
-    stream.add_argument("--model", help="a .keras model (default: the shipped one)")
+    _add_model_option(stream)
     stream.add_argument("--interval", type=float, default=1.0, help="seconds between samples (default 1)")
     stream.add_argument("--max-samples", type=int, help="stop after this many samples")
     stream.add_argument("--save-faces", metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ...")
@@ -226,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     attack = commands.add_parser("attack", help="adversarial hack: the smallest change that turns a Happy face Sad")
     _add_data_option(attack)
-    attack.add_argument("--model", help="a .keras model (default: the shipped one)")
+    _add_model_option(attack)
     attack.add_argument("--out", default="runs/attack")
     attack.add_argument("--source", default="happy", help="emotion of the face to attack (default happy)")
     attack.add_argument("--target", default="sad", help="emotion to reach (default sad), or 'none' for untargeted")
@@ -244,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     robustness = commands.add_parser("robustness", help="accuracy against L-inf budget (0..16 grey levels)")
     _add_data_option(robustness)
-    robustness.add_argument("--model", help="a .keras model (default: the shipped one)")
+    _add_model_option(robustness)
     robustness.add_argument("--out", default="runs/robustness")
     robustness.add_argument("--max-grey", type=int, default=16)
     robustness.add_argument("--limit", type=int, help="a random subset of this many faces (e.g. 500)")
@@ -255,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hardening = commands.add_parser("harden", help="adversarial fine-tuning; clean and robust accuracy reported")
     _add_data_option(hardening)
-    hardening.add_argument("--model", help="the model to start from (default: the shipped one)")
+    _add_model_option(hardening)
     hardening.add_argument("--out", default="runs/hardened")
     hardening.add_argument("--epochs", type=int, default=3)
     hardening.add_argument("--max-grey", type=int, default=4, help="largest training budget in grey levels")
@@ -268,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from core.inference import ModelLoadError  # after parsing: --help needs no TensorFlow
+
     try:
         return args.handler(args)
     except (DataFormatError, ModelLoadError, FileNotFoundError, ValueError) as error:
