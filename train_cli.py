@@ -14,6 +14,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, resolve_data_path
+from core.labels import SPLITS
 
 
 def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -> None:
@@ -26,6 +27,10 @@ def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -
 
 def _add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a .keras model (default: $FER_MODEL_PATH, else the shipped one)")
+
+
+def _add_tta_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
 
 
 def _load(args: argparse.Namespace):
@@ -210,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(evaluate)
     _add_model_option(evaluate)
     evaluate.add_argument("--json", help="also write the metrics to this JSON file")
-    evaluate.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
+    _add_tta_option(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="emotion of every face in each photo")
@@ -241,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--steps", type=int, default=50, help="PGD iterations")
     attack.add_argument("--min-confidence", type=float, default=0.9, help="how sure the model must be of the source")
     attack.add_argument("--index", type=int, help="attack this row of the split instead of searching one")
-    attack.add_argument("--split", choices=["Training", "PublicTest", "PrivateTest"])
-    attack.add_argument("--no-tta", action="store_true", help="attack the model without flip test-time augmentation")
+    attack.add_argument("--split", choices=SPLITS)
+    _add_tta_option(attack)
     attack.set_defaults(handler=cmd_attack)
 
     robustness = commands.add_parser("robustness", help="accuracy against L-inf budget (0..16 grey levels)")
@@ -252,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     robustness.add_argument("--max-grey", type=int, default=16)
     robustness.add_argument("--limit", type=int, help="a random subset of this many faces (e.g. 500)")
     robustness.add_argument("--steps", type=int, default=10, help="PGD iterations")
-    robustness.add_argument("--split", choices=["Training", "PublicTest", "PrivateTest"])
-    robustness.add_argument("--no-tta", action="store_true")
+    robustness.add_argument("--split", choices=SPLITS)
+    _add_tta_option(robustness)
     robustness.set_defaults(handler=cmd_robustness)
 
     hardening = commands.add_parser("harden", help="adversarial fine-tuning; clean and robust accuracy reported")

@@ -32,6 +32,7 @@ from core.labels import (
     NUM_PIXELS,
     PRIVATE_TEST,
     PUBLIC_TEST,
+    SPLITS,
     TRAINING,
     UNSPLIT,
     emotion_index,
@@ -77,7 +78,7 @@ class FerDataset:
 
     @property
     def splits(self) -> list[str]:
-        return [name for name in (TRAINING, PUBLIC_TEST, PRIVATE_TEST, UNSPLIT) if (self.usage == name).any()]
+        return [name for name in (*SPLITS, UNSPLIT) if (self.usage == name).any()]
 
     def evaluation_split(self) -> FerDataset:
         """PrivateTest if present, else PublicTest, else every labelled row."""
@@ -216,7 +217,7 @@ def _parse_usage(frame: pd.DataFrame, path: Path, problems: dict[int, str]) -> n
         default = TRAINING if path.name.startswith("train") else UNSPLIT
         return np.full(len(frame), default, dtype=object)
     usage = frame["Usage"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
-    known = np.isin(usage, [TRAINING, PUBLIC_TEST, PRIVATE_TEST])
+    known = np.isin(usage, SPLITS)
     for row in np.flatnonzero(~known):
         problems.setdefault(int(row), f"Usage {usage[row]!r} is not Training, PublicTest or PrivateTest")
     return usage

@@ -8,6 +8,8 @@ NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 TRAINING = "Training"
 PUBLIC_TEST = "PublicTest"
 PRIVATE_TEST = "PrivateTest"
+SPLITS: tuple[str, ...] = (TRAINING, PUBLIC_TEST, PRIVATE_TEST)
+"""FER-2013's official splits, in Kaggle's ``Usage`` spelling."""
 UNSPLIT = "Unsplit"
 """Usage given to rows of a file that names no split (the seed's test files)."""
 
