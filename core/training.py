@@ -56,18 +56,22 @@ def distribution_strategy() -> tf.distribute.Strategy:
 
 
 def augmentation(config: TrainConfig) -> keras.Sequential:
-    """Random flips, shifts, rotations and zoom, applied to whole batches in the input pipeline."""
+    """Random flips, shifts, rotations and zoom, applied to whole batches in the input pipeline.
+
+    The layers run in float32 whatever the global policy: under ``mixed_bfloat16`` Keras' random
+    layers draw the same transform for every batch, so augmentation would silently stop varying.
+    """
     steps = []
     if config.flip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed))
+        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed, dtype="float32"))
     if config.rotation_degrees:
         turn = config.rotation_degrees / 360.0
-        steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", seed=config.seed))
+        steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", seed=config.seed, dtype="float32"))
     if config.shift:
         shift = config.shift
-        steps.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=config.seed))
+        steps.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=config.seed, dtype="float32"))
     if config.zoom:
-        steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed))
+        steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed, dtype="float32"))
     return keras.Sequential(steps, name="augmentation")
 
 
