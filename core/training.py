@@ -62,16 +62,17 @@ def augmentation(config: TrainConfig) -> keras.Sequential:
     layers draw the same transform for every batch, so augmentation would silently stop varying.
     """
     steps = []
+    random = {"seed": config.seed, "dtype": "float32"}
     if config.flip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed, dtype="float32"))
+        steps.append(keras.layers.RandomFlip("horizontal", **random))
     if config.rotation_degrees:
         turn = config.rotation_degrees / 360.0
-        steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", seed=config.seed, dtype="float32"))
+        steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", **random))
     if config.shift:
         shift = config.shift
-        steps.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=config.seed, dtype="float32"))
+        steps.append(keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", **random))
     if config.zoom:
-        steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed, dtype="float32"))
+        steps.append(keras.layers.RandomZoom(config.zoom, fill_mode="nearest", **random))
     return keras.Sequential(steps, name="augmentation")
 
 
