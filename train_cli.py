@@ -64,14 +64,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.evaluation import evaluate, per_class_table
     from core.inference import EmotionClassifier
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta)
+    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)
     data = _load(args)
     split = data.evaluation_split()
     if len(split) == 0:
         raise DataFormatError(f"{data.source}: no labelled rows to evaluate")
     name = split.usage[0] if len(set(split.usage)) == 1 else "all labelled rows"
     metrics, _ = evaluate(classifier, split)
-    print(f"evaluated on {name}: {len(split)} faces")
+    tta = ", flip TTA" if classifier.flip_tta else ""
+    print(f"evaluated on {name}: {len(split)} faces ({classifier.backend} backend{tta})")
     print(per_class_table(metrics))
     if args.json:
         with open(args.json, "w") as handle:
@@ -151,7 +152,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
     from core.attacks import grey_to_epsilon, run_attack
     from core.inference import EmotionClassifier
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta)
+    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
     epsilon = grey_to_epsilon(args.grey) if args.grey is not None else args.epsilon
     target = None if args.target.lower() == "none" else args.target
     result = run_attack(
@@ -171,7 +172,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from core.inference import EmotionClassifier
     from core.robustness import run_robustness
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta)
+    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
     curve = run_robustness(
         classifier, _load(args), args.out, args.max_grey, args.limit, steps=args.steps, split=args.split
     )
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(evaluate)
     _add_model_option(evaluate)
     evaluate.add_argument("--json", help="also write the metrics to this JSON file")
+    evaluate.add_argument(
+        "--backend",
+        choices=["lite", "keras"],  # core.inference.BACKENDS, spelled out so --help needs no TensorFlow
+        default="lite",
+        help="lite: the int8 LiteRT model the product runs (default); keras: the float32 Keras model",
+    )
     _add_tta_option(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 

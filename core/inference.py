@@ -12,10 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from core.labels import EMOTIONS
+from core.lite import LiteRunner, cached_tflite, to_tflite
 from core.preprocess import Box, FaceDetector, extract_faces, to_model_input
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "emotion_cnn.keras"
 MODEL_ENV_VAR = "FER_MODEL_PATH"
+BACKENDS = ("lite", "keras")
 
 
 class ModelLoadError(RuntimeError):
@@ -67,21 +69,60 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
 
 
 class EmotionClassifier:
-    """A Keras model behind one compiled call; thread-safe, so a video thread can share it.
+    """A Keras model for gradients, and a fast runner for predictions; thread-safe, so a video thread can share it.
 
-    With ``flip_tta`` the probabilities are the mean over the face and its mirror image.
+    With ``flip_tta`` the probabilities are the mean over the face and its mirror image. Predictions
+    run on LiteRT (see :mod:`core.lite`) when the classifier was loaded with ``backend="lite"``, else
+    on one compiled call of the Keras model.
     """
 
-    def __init__(self, model: keras.Model, flip_tta: bool = True, batch_size: int = 256) -> None:
+    def __init__(self, model: keras.Model, flip_tta: bool = True, batch_size: int = 256, lite: bytes | None = None):
         self.model = model
         self.flip_tta = flip_tta
         self.batch_size = batch_size
+        self.backend = "lite" if lite is not None else "keras"
         self._lock = threading.Lock()
-        self._call = tf.function(self.probabilities, reduce_retracing=True)
+        self._call = LiteRunner(lite) if lite is not None else self._keras_call()
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, flip_tta: bool = True) -> EmotionClassifier:
-        return cls(load_keras_model(path), flip_tta=flip_tta)
+    def load(
+        cls, path: str | os.PathLike | None = None, flip_tta: bool = True, backend: str = "lite"
+    ) -> EmotionClassifier:
+        """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend."""
+        path = Path(path) if path is not None else default_model_path()
+        return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path)
+
+    @classmethod
+    def from_model(
+        cls,
+        model: keras.Model,
+        flip_tta: bool = True,
+        backend: str = "lite",
+        model_file: str | os.PathLike | None = None,
+    ) -> EmotionClassifier:
+        """A classifier of an in-memory model; with ``model_file`` (its file) the LiteRT conversion is cached."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        exact = cls(model, flip_tta=flip_tta)
+        if backend == "keras":
+            return exact
+        if model_file is None:
+            return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities))
+        lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
+        return cls(model, flip_tta=flip_tta, lite=lite)
+
+    def _keras_call(self):
+        compiled = tf.function(self.probabilities, reduce_retracing=True)
+
+        def call(x: np.ndarray) -> np.ndarray:
+            return np.concatenate(
+                [
+                    compiled(tf.convert_to_tensor(x[start : start + self.batch_size])).numpy()
+                    for start in range(0, len(x), self.batch_size)
+                ]
+            )
+
+        return call
 
     def probabilities(self, x: tf.Tensor) -> tf.Tensor:
         """Differentiable probabilities (N, 7) of model inputs: what predictions and attacks both use."""
@@ -94,11 +135,8 @@ class EmotionClassifier:
         """Probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        out = []
         with self._lock:
-            for start in range(0, len(x), self.batch_size):
-                out.append(self._call(tf.convert_to_tensor(x[start : start + self.batch_size])).numpy())
-        return np.concatenate(out)
+            return self._call(x)
 
     def predict_faces(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""

@@ -120,20 +120,22 @@ def _mtime_ns(path: Path) -> int:
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…", max_entries=2)
-def _load_classifier(path: str, mtime_ns: int) -> EmotionClassifier:
-    classifier = EmotionClassifier.load(path)
+def _load_classifier(path: str, mtime_ns: int, backend: str) -> EmotionClassifier:
+    classifier = EmotionClassifier.load(path, backend=backend)
     classifier.predict_faces(np.zeros((1, 48, 48), dtype=np.uint8))  # trace once, so the first frame is quick
     return classifier
 
 
-def get_classifier(show_error: bool = True) -> EmotionClassifier | None:
+def get_classifier(show_error: bool = True, backend: str = "lite") -> EmotionClassifier | None:
     """The model, loaded once per file version and shared by every session and the video threads.
 
-    A missing or broken file gives ``None`` and (by default) a clear message on the page.
+    ``backend="keras"`` is for attacks, whose gradients come from the Keras model: it shows the
+    probabilities of exactly the model that was attacked. A missing or broken file gives ``None``
+    and (by default) a clear message on the page.
     """
     path = model_path()
     try:
-        return _load_classifier(str(path), _mtime_ns(path))
+        return _load_classifier(str(path), _mtime_ns(path), backend)
     except ModelLoadError as error:
         if show_error:
             show_model_error(error)

@@ -59,6 +59,17 @@ def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, 
     assert metrics["split"] == "PublicTest" and metrics["samples"] == 150
 
 
+def test_evaluate_names_its_backend_and_both_agree(smoke_run, small_csv, capsys):
+    model = str(smoke_run / "emotion_cnn.keras")
+    accuracies = {}
+    for backend in ("lite", "keras"):
+        assert train_cli.main(["evaluate", "--data", str(small_csv), "--model", model, "--backend", backend]) == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert f"({backend} backend, flip TTA)" in lines[0]
+        accuracies[backend] = float(lines[-1].split()[-1].rstrip("%"))
+    assert abs(accuracies["lite"] - accuracies["keras"]) <= 2.0  # 3 of 150 faces at most
+
+
 def test_evaluate_uses_private_test_rows_when_present(smoke_run, fer_frame, tmp_path, capsys):
     frame = fer_frame.head(30).copy()
     frame.loc[frame.index[:12], "Usage"] = "PrivateTest"

@@ -42,7 +42,7 @@ common.page_header(
     "Below, how accuracy falls as the budget grows.",
 )
 
-classifier = common.get_classifier()
+classifier = common.get_classifier(backend="keras")  # attacks need the Keras model's gradients
 loaded = common.data_picker("adversarial_data")  # its widget keys start with adversarial_data_
 model_file = common.model_path()
 robustness_dir = model_file.parent / "robustness"
@@ -59,7 +59,7 @@ def face_detector() -> FaceDetector:
 
 @st.cache_resource(show_spinner="Loading the hardened model…", max_entries=1)
 def load_hardened(path: str, mtime_ns: int) -> EmotionClassifier:
-    hardened = EmotionClassifier.load(path)
+    hardened = EmotionClassifier.load(path, backend="keras")
     hardened.predict_faces(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8))
     return hardened
 

@@ -1,0 +1,57 @@
+"""The LiteRT backend: the same answers as the Keras model, converted once per model file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.inference import DEFAULT_MODEL_PATH, EmotionClassifier
+from core.lite import SINGLE_FACE_LIMIT
+
+
+@pytest.fixture(scope="module")
+def shipped_pair() -> tuple[EmotionClassifier, EmotionClassifier]:
+    return EmotionClassifier.load(DEFAULT_MODEL_PATH), EmotionClassifier.load(DEFAULT_MODEL_PATH, backend="keras")
+
+
+def test_lite_backend_agrees_with_the_keras_model(shipped_pair, public_faces):
+    lite, keras_model = shipped_pair
+    assert (lite.backend, keras_model.backend) == ("lite", "keras")
+    faces = public_faces[0]
+    fast, exact = lite.predict_faces(faces), keras_model.predict_faces(faces)
+    assert fast.shape == exact.shape == (len(faces), 7)
+    np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-3)
+    assert np.abs(fast - exact).max() < 0.05  # int8 weights move probabilities a little...
+    assert (fast.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.97  # ...and rarely the answer
+
+
+def test_one_face_at_a_time_matches_batches(shipped_pair, public_faces):
+    lite, _ = shipped_pair
+    faces = public_faces[0][: 3 * SINGLE_FACE_LIMIT]
+    batched = lite.predict_faces(faces)  # more than SINGLE_FACE_LIMIT: the padded batch interpreter
+    one_by_one = np.concatenate([lite.predict_faces(face) for face in faces])
+    np.testing.assert_allclose(one_by_one, batched, atol=1e-5)
+    assert lite.predict_faces(faces[:0]).shape == (0, 7)
+
+
+def test_conversion_is_cached_per_model_file(smoke_run, tmp_path, monkeypatch):
+    model = smoke_run / "emotion_cnn.keras"
+    first = EmotionClassifier.load(model)
+
+    def no_conversion(*_):
+        raise AssertionError("converted again instead of reading the cache")
+
+    monkeypatch.setattr("core.inference.to_tflite", no_conversion)
+    again = EmotionClassifier.load(model)
+    face = np.full((48, 48), 128, np.uint8)
+    np.testing.assert_array_equal(again.predict_faces(face), first.predict_faces(face))
+
+    changed = tmp_path / "changed.keras"
+    changed.write_bytes(model.read_bytes() + b"\0")  # another file: must not reuse the conversion
+    with pytest.raises(AssertionError, match="converted again"):
+        EmotionClassifier.load(changed)
+
+
+def test_an_unknown_backend_is_named(smoke_run):
+    with pytest.raises(ValueError, match="unknown backend 'onnx'"):
+        EmotionClassifier.load(smoke_run / "emotion_cnn.keras", backend="onnx")
