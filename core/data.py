@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.labels import (
     EMOTIONS,
@@ -192,8 +193,17 @@ def load_csv(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDataset
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """The CSV as strings: pyarrow's multithreaded reader, or pandas' C reader where pyarrow refuses a file.
+
+    The C reader keeps a short row (its missing fields empty, so the row check names it) and says
+    on which line a long row is; pyarrow only says that some row is malformed.
+    """
+    strings = {"pixels": str, "Usage": str}
     try:
-        return pd.read_csv(path, dtype={"pixels": str, "Usage": str}, engine="c")
+        try:
+            return pd.read_csv(path, dtype=strings, engine="pyarrow")
+        except (pd.errors.ParserError, pa.ArrowInvalid):
+            return pd.read_csv(path, dtype=strings, engine="c")
     except pd.errors.EmptyDataError as error:
         raise DataFormatError(f"{path}: the file is empty") from error
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:

@@ -126,6 +126,19 @@ def test_several_bad_rows_are_counted_and_skipped(tmp_path):
     assert len(kept) == 1 and len(kept.skipped) == 3 and kept.images[0, 0, 0] == 7
 
 
+def test_rows_with_missing_or_extra_fields_are_named(tmp_path):
+    good = f"2,{_pixels(7)},{TRAINING}"
+    short = tmp_path / "short.csv"
+    short.write_text(f"emotion,pixels,Usage\n{good}\n3,{_pixels(9)}\n{good}\n")
+    with pytest.raises(DataFormatError, match=r"short.csv row 3: Usage '' is not Training"):
+        load_dataset(short)
+    assert len(load_dataset(short, skip_bad_rows=True)) == 2
+    long = tmp_path / "long.csv"
+    long.write_text(f"emotion,pixels,Usage\n{good}\n{good},extra\n")
+    with pytest.raises(DataFormatError, match=r"long.csv: not a readable CSV file .*line 3"):
+        load_dataset(long)
+
+
 def test_missing_pixels_column(tmp_path):
     path = _write(tmp_path, [{"emotion": 1, "image": "1 2 3"}])
     with pytest.raises(DataFormatError, match="missing column 'pixels'"):
