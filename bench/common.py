@@ -51,6 +51,13 @@ def load_model_under_test(path: str | os.PathLike | None, explicit: bool) -> Mod
     return ModelUnderTest(build_model(), f"untrained build_model() (no file at {chosen})", False)
 
 
+def product_classifier(model: ModelUnderTest, flip_tta: bool = True):
+    """The classifier the product's live path runs (LiteRT), for the model under test."""
+    from core.inference import EmotionClassifier
+
+    return EmotionClassifier.from_model(model.model, flip_tta, "lite", model.source if model.trained else None)
+
+
 def synthetic_faces(count: int, seed: int = 0) -> np.ndarray:
     """Random uint8 48x48 faces, for timing when the data set is absent."""
     return np.random.default_rng(seed).integers(0, 256, size=(count, 48, 48), dtype=np.uint8)

@@ -58,20 +58,13 @@ def single_face_latency(predict_faces, faces: np.ndarray, repeats: int) -> dict:
 
 def latency_breakdown(classifier, faces: np.ndarray, repeats: int) -> dict:
     """Where one ``predict_faces`` call on one face spends its time (p50 ms of each step)."""
-    import tensorflow as tf
-
     from core.preprocess import to_model_input
 
     face = faces[0]
     x = to_model_input(face)
-    tensor = tf.convert_to_tensor(x)
-    model = classifier.model
     steps = {
         "to_model_input": lambda: to_model_input(face),
-        "convert_to_tensor": lambda: tf.convert_to_tensor(x),
-        "compiled_call": lambda: classifier._call(tensor),
-        "compiled_call_and_numpy": lambda: classifier._call(tensor).numpy(),
+        "predict_inputs": lambda: classifier.predict_inputs(x),
         "predict_faces": lambda: classifier.predict_faces(face),
-        "eager_model_call": lambda: model(tensor, training=False).numpy(),
     }
     return {name: latency_stats(time_calls(fn, repeats, warmup=5))["p50_ms"] for name, fn in steps.items()}

@@ -71,18 +71,17 @@ def _vm_value(key: str) -> float:
 def _child(frame_file: str, frames: int, model_path: str | None) -> None:
     import resource
 
-    from bench.common import load_model_under_test
+    from bench.common import load_model_under_test, product_classifier
 
     baseline = _vm_value("VmRSS")
     import tensorflow  # noqa: F401  (counted separately: most of the footprint is the runtime)
 
     after_import = _vm_value("VmRSS")
-    from core.inference import EmotionClassifier
     from core.live import LiveAnalyzer
     from core.preprocess import FaceDetector
 
     model = load_model_under_test(model_path, explicit=model_path is not None)
-    analyzer = LiveAnalyzer(EmotionClassifier(model.model, flip_tta=True), FaceDetector())
+    analyzer = LiveAnalyzer(product_classifier(model), FaceDetector())
     after_load = _vm_value("VmRSS")
     frame = np.load(frame_file)
     found = 0

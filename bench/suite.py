@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import default_data_path, load_model_under_test, skipped, synthetic_faces
+from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
 
 SECTIONS = ("csv", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training")
 
@@ -161,9 +161,11 @@ def _load_model(context: Context) -> dict:
 
     args = context.args
     context.model = load_model_under_test(args.model, explicit=args.model is not None)
+    # tta_on/tta_off: the product's LiteRT path; keras_tta_on: the float32 Keras model it was converted from.
     context.classifiers = {
-        "tta_on": EmotionClassifier(context.model.model, flip_tta=True),
-        "tta_off": EmotionClassifier(context.model.model, flip_tta=False),
+        "tta_on": product_classifier(context.model, flip_tta=True),
+        "tta_off": product_classifier(context.model, flip_tta=False),
+        "keras_tta_on": EmotionClassifier.from_model(context.model.model, True, "keras"),
     }
     if not context.model.trained:
         context.log(f"note: benchmarking an {context.model.source}")

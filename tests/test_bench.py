@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from bench.common import REPO_ROOT, SHARED_DATA, load_model_under_test
+from bench.common import REPO_ROOT, SHARED_DATA, load_model_under_test, product_classifier
 from bench.suite import SECTIONS
 
 HAVE_DATA = SHARED_DATA.is_file() or bool(os.environ.get("FER2013_PATH"))
@@ -55,6 +55,10 @@ def test_quick_run_numbers_are_sane(quick_run):
         latency = results["latency"][name]
         assert 0 < latency["p50_ms"] <= latency["p95_ms"]
     assert all(value > 0 for value in results["latency"]["breakdown_p50_ms_tta_on"].values())
+    lite, exact = results["throughput"]["tta_on"], results["throughput"]["keras_tta_on"]
+    assert exact["faces_per_s"] > 0 and results["latency"]["keras_tta_on"]["p50_ms"] > 0
+    if "accuracy" in exact:  # the LiteRT model the product runs is as accurate as the Keras one
+        assert abs(lite["accuracy"] - exact["accuracy"]) <= 0.01
     flops = results["flops"]
     assert flops["ours_tta_on"]["flops_per_face"] == 2 * flops["ours_tta_off"]["flops_per_face"] > 0
     assert flops["peak"]["peak_flops"] > 0 and "FLOP/cycle" in flops["peak"]["assumption"]
@@ -91,11 +95,10 @@ def test_quick_run_data_sections(quick_run):
 
 @pytest.fixture(scope="module")
 def analyzer():
-    from core.inference import EmotionClassifier
     from core.live import LiveAnalyzer
 
     model = load_model_under_test(None, explicit=False)  # the shipped model, else an untrained stand-in
-    return LiveAnalyzer(EmotionClassifier(model.model, flip_tta=True), smoothing=3)
+    return LiveAnalyzer(product_classifier(model), smoothing=3)
 
 
 @pytest.fixture(scope="module")
