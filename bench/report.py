@@ -153,7 +153,7 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     else:
         add("CSV parse", (g("csv", "reason") or g("csv", "error") or "not run")[:70])
 
-    rows.append(("Training (real pipeline, batch 64)",))
+    rows.append(("Training (real pipeline; batch 64 unless named)",))
     training = g("training") or {}
     if training.get("input_pipeline"):
         add("input pipeline alone (images/s)", _fmt(training["input_pipeline"]["images_per_s"]))

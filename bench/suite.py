@@ -26,7 +26,8 @@ class Settings:
     train_warmup: int
     train_batches: int
     train_subset: int | None
-    train_variants: tuple[tuple[str, bool], ...]
+    train_variants: tuple[tuple[str, bool, int], ...]
+    """(precision, XLA, batch size)"""
 
 
 FULL = Settings(
@@ -38,7 +39,14 @@ FULL = Settings(
     train_warmup=5,
     train_batches=40,
     train_subset=None,
-    train_variants=(("float32", False), ("mixed_bfloat16", False), ("float32", True), ("mixed_bfloat16", True)),
+    train_variants=(
+        ("float32", False, 64),
+        ("mixed_bfloat16", False, 64),
+        ("float32", True, 64),
+        ("mixed_bfloat16", True, 64),
+        ("mixed_bfloat16", False, 128),
+        ("mixed_bfloat16", False, 256),
+    ),
 )
 QUICK = Settings(
     throughput_batches=2,
@@ -49,7 +57,7 @@ QUICK = Settings(
     train_warmup=2,
     train_batches=4,
     train_subset=1024,
-    train_variants=(("float32", False), ("mixed_bfloat16", False)),
+    train_variants=(("float32", False, 64), ("mixed_bfloat16", False, 64)),
 )
 
 

@@ -28,14 +28,14 @@ class _BatchClock:
         self.callback = Clock(self.ends)
 
 
-def train_throughput(train_split, precision: str, jit: bool, warmup: int, batches: int) -> dict:
+def train_throughput(train_split, precision: str, jit: bool, batch_size: int, warmup: int, batches: int) -> dict:
     """images/s over ``batches`` batches after ``warmup`` batches, in one ``fit`` call (no re-tracing)."""
     import keras
 
     from core.model import build_model
     from core.training import TrainConfig, compile_model, make_dataset
 
-    config = TrainConfig(mixed_precision=precision == "mixed_bfloat16")
+    config = TrainConfig(mixed_precision=precision == "mixed_bfloat16", batch_size=batch_size)
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(precision)
@@ -83,17 +83,23 @@ def input_pipeline_throughput(train_split, warmup: int, batches: int) -> dict:
     return {"images_per_s": batches * config.batch_size / took, "measured_batches": batches}
 
 
-def training_section(train_split, variants: list[tuple[str, bool]], warmup: int, batches: int, log=print) -> dict:
+def training_section(
+    train_split, variants: list[tuple[str, bool, int]], warmup: int, batches: int, log=print
+) -> dict:
+    """Each (precision, XLA, batch size) variant's throughput; names say how they differ from the default."""
+    from core.training import TrainConfig
+
     report = {
         "train_images": len(train_split),
         "epoch_images": TRAINING_IMAGES,
         "input_pipeline": input_pipeline_throughput(train_split, warmup, batches),
     }
-    for precision, jit in variants:
-        name = precision + ("_xla" if jit else "")
+    default_batch = TrainConfig().batch_size
+    for precision, jit, batch_size in variants:
+        name = precision + ("_xla" if jit else "") + (f"_batch{batch_size}" if batch_size != default_batch else "")
         log(f"  training {name} ...")
         try:
-            report[name] = train_throughput(train_split, precision, jit, warmup, batches)
+            report[name] = train_throughput(train_split, precision, jit, batch_size, warmup, batches)
         except Exception as error:  # e.g. XLA unsupported: report, keep the other variants
             report[name] = {"status": "error", "error": f"{type(error).__name__}: {error}"[:500]}
     return report
