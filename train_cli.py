@@ -53,8 +53,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
     )
     report = train(data, resolve_data_path(args.data), args.out, config, resume=args.resume)
-    print(f"model written to {os.path.join(args.out, 'emotion_cnn.keras')}")
-    print(f"PublicTest accuracy: {report['accuracy']:.2%} (flip TTA), {report['accuracy_without_tta']:.2%} without")
+    print(f"model written to {os.path.join(args.out, report['model_file'])}")
+    print(
+        f"PublicTest accuracy: {report['accuracy']:.2%} (flip TTA), {report['accuracy_without_tta']:.2%} without, "
+        f"{report['accuracy_lite']:.2%} on LiteRT (flip TTA)"
+    )
     return 0
 
 

@@ -15,7 +15,9 @@ from core.labels import EMOTIONS
 from core.lite import LiteRunner, cached_tflite, to_tflite
 from core.preprocess import Box, FaceDetector, extract_faces, to_model_input
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "emotion_cnn.keras"
+MODEL_FILE = "emotion_cnn.keras"
+"""The model's file name, in models/ and in every training run's folder."""
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / MODEL_FILE
 MODEL_ENV_VAR = "FER_MODEL_PATH"
 BACKENDS = ("lite", "keras")
 

@@ -19,6 +19,7 @@ import pandas as pd
 import tensorflow as tf
 
 from core.data import FerDataset, file_sha256
+from core.inference import MODEL_FILE
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
 from core.model import DEFAULT_FILTERS, build_model
 from core.preprocess import to_model_input
@@ -27,7 +28,6 @@ CHECKPOINT = "checkpoint.keras"
 BEST_CHECKPOINT = "best.keras"
 STATE_FILE = "train_state.json"
 HISTORY_CSV = "history.csv"
-MODEL_FILE = "emotion_cnn.keras"
 
 
 @dataclass

@@ -28,6 +28,7 @@ def test_smoke_training_writes_every_artifact(smoke_run, small_csv):
     report = json.loads((smoke_run / "report.json").read_text())
     assert report["split_sizes"] == {"Training": 400, "PublicTest": 150}
     assert report["samples"] == 150 and 0 <= report["accuracy"] <= 1
+    assert abs(report["accuracy_lite"] - report["accuracy"]) <= 0.02  # the LiteRT model the product runs
     assert set(report["per_class"]) == set(EMOTIONS)
     assert np.array(report["confusion_matrix"]).sum() == 150
     assert report["parameters"] > 1_000_000 and report["training_seconds"] > 0
