@@ -51,6 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         patience=args.patience,
         mixed_precision=args.mixed_precision,
+        export=args.export,
     )
     report = train(data, resolve_data_path(args.data), args.out, config, resume=args.resume)
     print(f"model written to {os.path.join(args.out, report['model_file'])}")
@@ -209,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
+    train.add_argument(
+        "--export",
+        choices=["best", "last"],
+        default="best",
+        help="the model is the best PublicTest epoch (default) or the last one, where the schedule ends",
+    )
     train.add_argument(
         "--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
         help="train in mixed bfloat16 (default; about twice as fast on AVX-512 CPUs)",

@@ -139,6 +139,9 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
         "training_split": TRAINING,
         "epochs_run": len(history),
         "best_epoch": int(history["val_accuracy"].idxmax() + 1),
+        "exported_epoch": int(
+            history["val_accuracy"].idxmax() + 1 if training_info["config"]["export"] == "best" else len(history)
+        ),
         "history": history.to_dict(orient="list"),
         **training_info,
     }

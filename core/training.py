@@ -45,6 +45,8 @@ class TrainConfig:
     rotation_degrees: float = 10.0
     zoom: float = 0.1
     filters: tuple[int, ...] = DEFAULT_FILTERS
+    export: str = "best"
+    """Which weights become the model: ``best`` PublicTest epoch, or the ``last`` (where the cosine schedule ends)."""
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -218,11 +220,12 @@ def train(
         )
     seconds = previous_seconds + time.perf_counter() - started
 
-    # The best PublicTest epoch, re-read from disk so a resumed run picks the best of all its runs.
-    best = keras.models.load_model(out / BEST_CHECKPOINT) if (out / BEST_CHECKPOINT).exists() else model
+    # Re-read from disk, so that a resumed run picks the best epoch of all its runs.
+    chosen = out / (BEST_CHECKPOINT if config.export == "best" else CHECKPOINT)
+    weights = keras.models.load_model(chosen) if chosen.exists() else model
     keras.mixed_precision.set_global_policy("float32")
     final = build_model(filters=tuple(config.filters))
-    final.set_weights(best.get_weights())
+    final.set_weights(weights.get_weights())
     final.save(out / MODEL_FILE)
     training_info = {
         "config": {**asdict(config), "filters": list(config.filters)},

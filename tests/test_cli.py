@@ -41,10 +41,14 @@ def test_resume_continues_after_the_last_epoch(smoke_run, small_csv, tmp_path, c
 
     out = tmp_path / "resumed"
     shutil.copytree(smoke_run, out)
-    assert train_cli.main(["train", "--data", str(small_csv), "--out", str(out), "--epochs", "2", "--resume"]) == 0
+    command = ["train", "--data", str(small_csv), "--out", str(out), "--epochs", "2", "--resume", "--export", "last"]
+    assert train_cli.main(command) == 0
     assert "resuming from" in capsys.readouterr().out
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [0, 1]
+    report = json.loads((out / "report.json").read_text())
+    assert report["exported_epoch"] == 2 and report["config"]["export"] == "last"
+    assert report["epochs_run"] == 2 and report["best_epoch"] in (1, 2)
 
 
 def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, capsys):
