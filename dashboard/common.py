@@ -216,6 +216,17 @@ def model_card(report: dict | None, error: str | None = None) -> None:
         if "samples" in report:
             text += f"; accuracy measured on {report['samples']:,} {split} faces"
         st.markdown(text + ".")
+        exported = report.get("exported_epoch")
+        if exported and exported != report.get("best_epoch"):
+            st.caption(
+                f"The model is the last epoch ({exported}, `--export last`), where the learning-rate schedule "
+                f"ends; epoch {report.get('best_epoch')} had the best PublicTest accuracy without TTA."
+            )
+        if "accuracy_lite" in report:
+            st.caption(
+                f"This app runs the model converted to LiteRT with int8 weights: {report['accuracy_lite']:.2%} on "
+                f"{split} with flip TTA, against {report.get('accuracy', 0):.2%} for the float32 model."
+            )
         if config:
             augment = ", ".join(
                 f"{name} {config[name]}" for name in ("flip", "shift", "rotation_degrees", "zoom") if name in config
