@@ -118,11 +118,12 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
     (out / "model_summary.txt").write_text(model_summary(model))
     history = pd.read_csv(out / "history.csv")
     plot_learning_curves(history, out / "learning_curves.png")
+    best_epoch = int(history["val_accuracy"].idxmax() + 1)
     validation = data.split(PUBLIC_TEST)
     metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
     # What the product runs: the saved file converted to LiteRT (this also fills the conversion cache).
-    lite, _ = evaluate(EmotionClassifier.load(out / MODEL_FILE), validation)
+    lite, _ = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {metrics['accuracy']:.2%} (flip TTA)",
@@ -138,10 +139,8 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
         "split_sizes": {name: int((data.usage == name).sum()) for name in data.splits},
         "training_split": TRAINING,
         "epochs_run": len(history),
-        "best_epoch": int(history["val_accuracy"].idxmax() + 1),
-        "exported_epoch": int(
-            history["val_accuracy"].idxmax() + 1 if training_info["config"]["export"] == "best" else len(history)
-        ),
+        "best_epoch": best_epoch,
+        "exported_epoch": best_epoch if training_info["config"]["export"] == "best" else len(history),
         "history": history.to_dict(orient="list"),
         **training_info,
     }
