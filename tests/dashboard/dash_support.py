@@ -99,3 +99,17 @@ def png(image: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".png", image)
     assert ok
     return data.tobytes()
+
+
+def check_bad_uploads(app, uploader_key: str, no_face_message: str) -> None:
+    """A non-image upload and a picture without a face each get their message, and the page runs on."""
+    app.file_uploader(key=uploader_key).set_value(("notes.png", b"definitely not a picture", "image/png"))
+    app.run()
+    no_exception(app)
+    assert "is not an image that can be read" in texts(app.error)
+
+    wall = png(np.full((300, 400, 3), 90, np.uint8))
+    app.file_uploader(key=uploader_key).set_value(("wall.png", wall, "image/png"))
+    app.run()
+    no_exception(app)
+    assert no_face_message in texts(app.warning)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from dash_support import captions, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
+from dash_support import captions, check_bad_uploads, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
 
 from core.inference import default_model_path
 from core.labels import EMOTIONS
@@ -118,17 +118,7 @@ def test_attack_on_a_data_set_face_follows_the_slider(open_page, monkeypatch, sm
 
 def test_upload_snapshot_and_their_problems(open_page, no_data, detectable_faces):
     app = open_page(PAGE)
-    uploader = app.file_uploader(key="adversarial_upload")
-    uploader.set_value(("notes.png", b"definitely not a picture", "image/png"))
-    app.run()
-    no_exception(app)
-    assert "is not an image that can be read" in texts(app.error)
-
-    app.file_uploader(key="adversarial_upload").set_value(("wall.png", png(np.full((300, 400, 3), 90, np.uint8)),
-                                                           "image/png"))
-    app.run()
-    no_exception(app)
-    assert "No face found in wall.png" in texts(app.warning)
+    check_bad_uploads(app, "adversarial_upload", "No face found in wall.png")
 
     app.file_uploader(key="adversarial_upload").set_value(("face.png", png(paste_faces([detectable_faces[0]])),
                                                            "image/png"))

@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from dash_support import PAGES, captions, no_exception, paste_faces, png, texts
+from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste_faces, png, texts
 from live_session import LiveSession, make_video_callback
 
 from core.evaluation import classification_metrics
@@ -92,16 +92,7 @@ def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces)
 
 def test_photo_explains_a_non_image_and_a_picture_without_faces(open_page, no_data):
     app = open_page("pages/2_Photo.py")
-    app.file_uploader(key="photo_upload").set_value(("notes.png", b"definitely not a picture", "image/png"))
-    app.run()
-    no_exception(app)
-    assert "is not an image that can be read" in texts(app.error)
-
-    app.file_uploader(key="photo_upload").set_value(("wall.png", png(np.full((300, 400, 3), 90, np.uint8)),
-                                                     "image/png"))
-    app.run()
-    no_exception(app)
-    assert "No face found" in texts(app.warning)
+    check_bad_uploads(app, "photo_upload", "No face found")
 
 
 # ---------------------------------------------------------------- Dataset explorer
