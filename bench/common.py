@@ -105,6 +105,21 @@ def current_rss_mb() -> float:
     return peak_rss_mb()
 
 
+def huge_pages_mb() -> float | None:
+    """Resident memory of this process in transparent huge pages (AnonHugePages), MiB; None without /proc.
+
+    Growth here without allocations is the kernel's khugepaged filling regions marked for huge pages.
+    """
+    try:
+        with open("/proc/self/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("AnonHugePages:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

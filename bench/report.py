@@ -194,6 +194,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
             f"< {soak['max_growth_mb']:g} MB",
             _verdict(soak["growth_mb"] < soak["max_growth_mb"]),
         )
+        if soak.get("huge_pages_growth_mb") is not None:
+            add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
     for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])

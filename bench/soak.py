@@ -13,7 +13,7 @@ import traceback
 import cv2
 import numpy as np
 
-from bench.common import current_rss_mb
+from bench.common import current_rss_mb, huge_pages_mb
 from bench.frames import THREE_FACE_SIZES, frame_with_faces
 
 MAX_GROWTH_MB = 50.0
@@ -55,6 +55,7 @@ def run_soak(analyzer, frames: int, faces: list[np.ndarray], log=None) -> dict:
     bad_outputs: list[str] = []
     faces_found = error_count = bad_count = 0
     rss_checkpoint = rss_start = current_rss_mb()
+    huge_checkpoint = huge_pages_mb()
     start = time.perf_counter()
     for index in range(frames):
         name, frame = cycle[index % len(cycle)]
@@ -71,11 +72,13 @@ def run_soak(analyzer, frames: int, faces: list[np.ndarray], log=None) -> dict:
             if len(bad_outputs) < 10:
                 bad_outputs.append(f"frame {index + 1} ({name}): in {frame.shape}, out {annotated.shape}")
         if index + 1 == checkpoint:
-            rss_checkpoint = current_rss_mb()
+            rss_checkpoint, huge_checkpoint = current_rss_mb(), huge_pages_mb()
         if log and (index + 1) % 1000 == 0:
-            log(f"  soak {index + 1}/{frames} frames, rss {current_rss_mb():.0f} MB")
+            huge = huge_pages_mb()
+            of_it = "" if huge is None else f" ({huge:.0f} MB of it in huge pages)"
+            log(f"  soak {index + 1}/{frames} frames, rss {current_rss_mb():.0f} MB{of_it}")
     took = time.perf_counter() - start
-    rss_end = current_rss_mb()
+    rss_end, huge_end = current_rss_mb(), huge_pages_mb()
     growth = rss_end - rss_checkpoint
     return {
         "frames": frames,
@@ -92,6 +95,7 @@ def run_soak(analyzer, frames: int, faces: list[np.ndarray], log=None) -> dict:
         "rss_checkpoint_mb": rss_checkpoint,
         "rss_end_mb": rss_end,
         "growth_mb": growth,
+        "huge_pages_growth_mb": None if huge_end is None else huge_end - huge_checkpoint,
         "max_growth_mb": MAX_GROWTH_MB,
         "ok": error_count == 0 and bad_count == 0 and growth < MAX_GROWTH_MB,
     }

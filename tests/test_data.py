@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -207,3 +210,29 @@ def test_cache_returns_the_same_faces_and_follows_the_file(fer_frame, tmp_path, 
     assert again.usage.tolist() == first.usage.tolist() and again.labels.tolist() == first.labels.tolist()
     fer_frame.head(3).to_csv(path, index=False)  # a changed file is parsed anew
     assert len(load_dataset(path, use_cache=True)) == 3
+
+
+_LARGEST_HUGE_PAGE_REGION = """
+import re, sys
+from core.data import load_dataset
+load_dataset(sys.argv[1])
+largest = 0
+for line in open("/proc/self/smaps"):
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        start, end = (int(value, 16) for value in line.split()[0].split("-"))
+    elif line.startswith("VmFlags:") and " hg" in line:
+        largest = max(largest, end - start)
+print(largest)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc/self/smaps")
+def test_parsing_leaves_no_arena_marked_for_huge_pages(tmp_path):
+    """pyarrow's mimalloc arena (1 GiB, marked for huge pages) made resident memory climb long after parsing."""
+    path = _write(tmp_path, [{"emotion": 3, "pixels": _pixels(), "Usage": "Training"}] * 50)
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _LARGEST_HUGE_PAGE_REGION, str(path)], cwd=repo, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 64 * 2**20  # numpy marks its own large arrays, which are always filled
