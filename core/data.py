@@ -61,8 +61,11 @@ def _use_jemalloc_for_arrow() -> None:
     pyarrow's default, mimalloc, reserves a 1 GiB arena marked for transparent huge pages. Minutes
     after a CSV is parsed, the kernel's khugepaged still backs that arena's sparsely used pages with
     2 MB pages, so resident memory climbs with no allocation at all (the live-path soak of
-    ``python -m bench`` saw +50 MB). Must run before pyarrow's first allocation.
+    ``python -m bench`` saw +50 MB). Must run before pyarrow's first allocation. A pool chosen with
+    pyarrow's own ``ARROW_DEFAULT_MEMORY_POOL`` variable is left alone.
     """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
     except NotImplementedError:  # a pyarrow built without jemalloc
