@@ -65,9 +65,26 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
     try:
-        return keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a broken archive
         raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
+    return _in_float32(model)
+
+
+def _in_float32(model: keras.Model) -> keras.Model:
+    """The model with float32 layers and the same weights.
+
+    A training checkpoint (``best.keras``, ``checkpoint.keras``) keeps the mixed-bfloat16 layers it
+    was trained with; LiteRT cannot convert those, and the exported model is float32 too.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float32"
+    rebuilt = keras.Model.from_config(config)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 class EmotionClassifier:

@@ -75,6 +75,15 @@ def test_evaluate_names_its_backend_and_both_agree(smoke_run, small_csv, capsys)
     assert abs(accuracies["lite"] - accuracies["keras"]) <= 2.0  # 3 of 150 faces at most
 
 
+def test_evaluate_takes_a_training_checkpoint(smoke_run, small_csv, capsys):
+    """best.keras keeps training's mixed-bfloat16 layers; it scores as the float32 model exported from it."""
+    summaries = []
+    for name in ("best.keras", "emotion_cnn.keras"):
+        assert train_cli.main(["evaluate", "--data", str(small_csv), "--model", str(smoke_run / name)]) == 0
+        summaries.append(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summaries[0] == summaries[1]
+
+
 def test_evaluate_uses_private_test_rows_when_present(smoke_run, fer_frame, tmp_path, capsys):
     frame = fer_frame.head(30).copy()
     frame.loc[frame.index[:12], "Usage"] = "PrivateTest"
