@@ -93,16 +93,22 @@ def latency_stats(samples: np.ndarray) -> dict:
     }
 
 
-def current_rss_mb() -> float:
-    """Resident memory of this process now, in MiB (VmRSS; ru_maxrss where /proc is absent)."""
+def _proc_mib(path: str, field: str) -> float | None:
+    """The ``field:  N kB`` line of a /proc file, in MiB; None where there is no such file or line."""
     try:
-        with open("/proc/self/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MiB (VmRSS; ru_maxrss where /proc is absent)."""
+    rss = _proc_mib("/proc/self/status", "VmRSS")
+    return peak_rss_mb() if rss is None else rss
 
 
 def huge_pages_mb() -> float | None:
@@ -110,14 +116,7 @@ def huge_pages_mb() -> float | None:
 
     Growth here without allocations is the kernel's khugepaged filling regions marked for huge pages.
     """
-    try:
-        with open("/proc/self/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("AnonHugePages:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    return _proc_mib("/proc/self/smaps_rollup", "AnonHugePages")
 
 
 def peak_rss_mb() -> float:
