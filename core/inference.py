@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from core.labels import EMOTIONS
 from core.lite import LiteRunner, cached_tflite, to_tflite
+from core.model import float32_copy
 from core.preprocess import Box, FaceDetector, extract_faces, to_model_input
 
 MODEL_FILE = "emotion_cnn.keras"
@@ -68,23 +69,9 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a broken archive
         raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
-    return _in_float32(model)
-
-
-def _in_float32(model: keras.Model) -> keras.Model:
-    """The model with float32 layers and the same weights.
-
-    A training checkpoint (``best.keras``, ``checkpoint.keras``) keeps the mixed-bfloat16 layers it
-    was trained with; LiteRT cannot convert those, and the exported model is float32 too.
-    """
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-    config = model.get_config()
-    for layer in config["layers"]:
-        layer["config"]["dtype"] = "float32"
-    rebuilt = keras.Model.from_config(config)
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
+    if any(layer.dtype_policy.name != "float32" for layer in model.layers):
+        model = float32_copy(model)  # a training checkpoint (best.keras, checkpoint.keras)
+    return model
 
 
 class EmotionClassifier:

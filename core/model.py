@@ -40,3 +40,17 @@ def build_model(
     x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="emotion_cnn")
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """A new model of the same architecture with float32 layers and the same weights, no optimizer state.
+
+    Training runs in mixed bfloat16 and its checkpoints keep those layers, which LiteRT cannot
+    convert; the exported model and every model loaded for prediction are float32.
+    """
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float32"
+    copy = keras.Model.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -21,7 +21,7 @@ import tensorflow as tf
 from core.data import FerDataset, file_sha256
 from core.inference import MODEL_FILE
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
-from core.model import DEFAULT_FILTERS, build_model
+from core.model import DEFAULT_FILTERS, build_model, float32_copy
 from core.preprocess import to_model_input
 
 CHECKPOINT = "checkpoint.keras"
@@ -224,8 +224,7 @@ def train(
     chosen = out / (BEST_CHECKPOINT if config.export == "best" else CHECKPOINT)
     weights = keras.models.load_model(chosen) if chosen.exists() else model
     keras.mixed_precision.set_global_policy("float32")
-    final = build_model(filters=tuple(config.filters))
-    final.set_weights(weights.get_weights())
+    final = float32_copy(weights)
     final.save(out / MODEL_FILE)
     training_info = {
         "config": {**asdict(config), "filters": list(config.filters)},
