@@ -52,6 +52,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         mixed_precision=args.mixed_precision,
         export=args.export,
+        rotation_degrees=args.rotation,
+        attention=args.attention,
     )
     report = train(data, resolve_data_path(args.data), args.out, config, resume=args.resume)
     print(f"model written to {os.path.join(args.out, report['model_file'])}")
@@ -209,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=1e-3)
     train.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
     train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--rotation", type=float, default=10.0, help="largest random rotation in degrees (default 10)")
+    train.add_argument(
+        "--attention", action="store_true", help="squeeze-and-excitation gates after each convolution block"
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
     train.add_argument(
         "--export",

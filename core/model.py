@@ -16,12 +16,15 @@ def build_model(
     dense_units: int = 256,
     block_dropout: float = 0.1,
     dense_dropout: float = 0.4,
+    attention: bool = False,
 ) -> keras.Model:
     """A CNN from 48x48x1 faces in [0, 1] to softmax probabilities over the 7 emotions.
 
     Block ``i`` has ``convs_per_block`` conv-BN-ReLU layers of ``filters[i]`` channels, then
     2x2 max pooling and dropout ``block_dropout * i`` (none after the first block: the net
-    under-fits early on FER-2013, so regularisation grows with depth).
+    under-fits early on FER-2013, so regularisation grows with depth). ``attention`` adds a
+    squeeze-and-excitation gate at the end of each block (Hu et al. 2018): channel weights from
+    the block's global average, which lets the net favour expressive regions' features cheaply.
     """
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="face")
     x = inputs
@@ -30,6 +33,8 @@ def build_model(
             x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"block{block + 1}_conv{conv + 1}")(x)
             x = layers.BatchNormalization(name=f"block{block + 1}_bn{conv + 1}")(x)
             x = layers.ReLU(name=f"block{block + 1}_relu{conv + 1}")(x)
+        if attention:
+            x = squeeze_excitation(x, channels, name=f"block{block + 1}_se")
         x = layers.MaxPooling2D(name=f"block{block + 1}_pool")(x)
         if block > 0 and block_dropout > 0:
             x = layers.Dropout(block_dropout * block, name=f"block{block + 1}_dropout")(x)
@@ -40,6 +45,14 @@ def build_model(
     x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="emotion_cnn")
+
+
+def squeeze_excitation(x, channels: int, name: str, reduction: int = 8):
+    """Scale each channel by a sigmoid gate computed from the channels' global averages."""
+    gate = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_squeeze")(x)
+    gate = layers.Dense(max(channels // reduction, 4), activation="relu", name=f"{name}_reduce")(gate)
+    gate = layers.Dense(channels, activation="sigmoid", name=f"{name}_expand")(gate)
+    return layers.Multiply(name=f"{name}_scale")([x, gate])
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
