@@ -93,7 +93,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import cv2
 
     from core.inference import EmotionClassifier
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     classifier, detector = EmotionClassifier.load(args.model), FaceDetector()
     results, failed = [], 0

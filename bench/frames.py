@@ -46,7 +46,7 @@ def detectable_faces(candidates: np.ndarray, detector, wanted: int = 3, max_trie
     and the first ``wanted`` of the pool that are all found side by side in one frame are
     returned. Returns the faces (fewer if none fit) and how many candidates were tried.
     """
-    from core.preprocess import to_gray
+    from core.vision.crop import to_gray
 
     def found(faces, sizes) -> int:
         return len(detector.detect(to_gray(frame_with_faces(list(faces), sizes))))

@@ -58,7 +58,7 @@ def single_face_latency(predict_faces, faces: np.ndarray, repeats: int) -> dict:
 
 def latency_breakdown(classifier, faces: np.ndarray, repeats: int) -> dict:
     """Where one ``predict_faces`` call on one face spends its time (p50 ms of each step)."""
-    from core.preprocess import to_model_input
+    from core.vision.crop import to_model_input
 
     face = faces[0]
     x = to_model_input(face)

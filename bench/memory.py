@@ -78,7 +78,7 @@ def _child(frame_file: str, frames: int, model_path: str | None) -> None:
 
     after_import = _vm_value("VmRSS")
     from core.live import LiveAnalyzer
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     model = load_model_under_test(model_path, explicit=model_path is not None)
     analyzer = LiveAnalyzer(product_classifier(model), FaceDetector())

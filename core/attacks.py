@@ -1,6 +1,6 @@
 """Adversarial examples against the emotion classifier: FGSM (untargeted, targeted) and PGD/BIM in L-infinity.
 
-Attacks work on model input, float32 (N, 48, 48, 1) in [0, 1] as made by :func:`core.preprocess.to_model_input`,
+Attacks work on model input, float32 (N, 48, 48, 1) in [0, 1] as made by :func:`core.vision.crop.to_model_input`,
 and differentiate the classifier's own probabilities (the flip-TTA average when ``flip_tta`` is on), so they fool
 what the product shows. A budget ``epsilon`` is an L-infinity radius in [0, 1]; ``k`` grey levels is ``k / 255``.
 
@@ -33,7 +33,7 @@ import tensorflow as tf
 from core.data import UNLABELLED, FerDataset
 from core.inference import EmotionClassifier
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, emotion_index
-from core.preprocess import to_model_input
+from core.vision.crop import to_model_input
 
 GREY_LEVELS = 255
 """Grey levels per unit of model input: one grey level is 1/255 in [0, 1]."""
@@ -127,7 +127,7 @@ def loss_gradient(
 def _check_inputs(x01: np.ndarray) -> np.ndarray:
     x = np.asarray(x01)
     if x.dtype != np.float32:
-        raise TypeError(f"attacks take float32 model input in [0, 1] (core.preprocess.to_model_input), got {x.dtype}")
+        raise TypeError(f"attacks take float32 model input in [0, 1] (core.vision.crop.to_model_input), got {x.dtype}")
     if x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
         raise ValueError(f"expected model input of shape (N, 48, 48, 1), got {x.shape}")
     if x.size and not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):

@@ -14,7 +14,8 @@ import tensorflow as tf
 from core.labels import EMOTIONS
 from core.lite import LiteRunner, cached_tflite, to_tflite
 from core.model import float32_copy
-from core.preprocess import Box, FaceDetector, extract_faces, to_model_input
+from core.vision.crop import extract_faces, to_model_input
+from core.vision.detect import Box, FaceDetector
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from core.annotate import draw_predictions
 from core.inference import EmotionClassifier, FacePrediction
-from core.preprocess import FaceDetector
+from core.vision.detect import FaceDetector
 
 VIDEO_DOWNSCALE = 2.0
 """Video frames are scanned for faces at half resolution: 2-3x faster, faces of 48 px and up still found."""

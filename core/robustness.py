@@ -26,7 +26,7 @@ from core.attacks import DEFAULT_MAX_GREY, DEFAULT_PGD_STEPS, GREY_LEVELS, Metho
 from core.data import FerDataset
 from core.inference import EmotionClassifier
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
-from core.preprocess import to_model_input
+from core.vision.crop import to_model_input
 
 ROBUSTNESS_CSV = "robustness.csv"
 ROBUSTNESS_PNG = "robustness.png"

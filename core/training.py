@@ -22,7 +22,7 @@ from core.data import FerDataset, file_sha256
 from core.inference import MODEL_FILE
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
 from core.model import DEFAULT_FILTERS, build_model, float32_copy
-from core.preprocess import to_model_input
+from core.vision.crop import to_model_input
 
 CHECKPOINT = "checkpoint.keras"
 BEST_CHECKPOINT = "best.keras"

@@ -11,7 +11,7 @@ import numpy as np
 
 from core.inference import EmotionClassifier, FacePrediction
 from core.live import VIDEO_DOWNSCALE
-from core.preprocess import FaceDetector
+from core.vision.detect import FaceDetector
 
 
 class VideoSourceError(RuntimeError):

@@ -18,8 +18,8 @@ from core.attacks import fgsm, linf_box, pgd, run_attack, smallest_budget, to_ui
 from core.data import load_dataset
 from core.inference import EmotionClassifier
 from core.labels import EMOTIONS, PUBLIC_TEST, TRAINING, emotion_index
-from core.preprocess import to_model_input
 from core.robustness import HARDEN_REPORT, HARDENED_MODEL, harden, run_robustness
+from core.vision.crop import to_model_input
 
 SAD, HAPPY = emotion_index("sad"), emotion_index("happy")
 SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "emotion_cnn.keras"

@@ -107,7 +107,7 @@ def soak_faces(request) -> list[np.ndarray]:
     if not SHARED_DATA.is_file():
         return []
     from bench.frames import detectable_faces
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     faces, _ = request.getfixturevalue("public_faces")
     chosen, _ = detectable_faces(faces, FaceDetector(), 3)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.annotate import draw_predictions
 from core.labels import EMOTIONS
-from core.preprocess import FaceDetector
+from core.vision.detect import FaceDetector
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
 

@@ -23,8 +23,9 @@ from core.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon,
 from core.data import DATA_ENV_VAR, FerDataset
 from core.inference import EmotionClassifier, ModelLoadError
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_PIXELS, PUBLIC_TEST
-from core.preprocess import FaceDetector, extract_faces, to_gray, to_model_input
 from core.robustness import HARDEN_REPORT, HARDENED_MODEL, ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
+from core.vision.crop import extract_faces, to_gray, to_model_input
+from core.vision.detect import FaceDetector
 
 SNAPSHOT_KEY = "snapshot_face"  # where the Live webcam page leaves its snapshot: a 48x48 uint8 face
 FROM_DATA, FROM_UPLOAD, FROM_SNAPSHOT = "Data set", "Upload a photo", "Live snapshot"

@@ -60,7 +60,7 @@ def public_faces(public_rows) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def detectable_faces(public_faces) -> list[np.ndarray]:
     """Eight PublicTest faces that the Haar cascade finds once upscaled and pasted into a frame."""
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     detector, found = FaceDetector(), []
     for face in public_faces[0]:

@@ -14,7 +14,7 @@ from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot,
 from live_session import CAMERA_MESSAGES
 
 from core.labels import EMOTIONS
-from core.preprocess import FaceDetector
+from core.vision.detect import FaceDetector
 
 pytestmark = pytest.mark.browser
 

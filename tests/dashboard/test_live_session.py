@@ -26,7 +26,7 @@ def video_frame(bgr: np.ndarray, pts: int = 0) -> av.VideoFrame:
 @pytest.fixture
 def live(classifier):
     from core.live import LiveAnalyzer
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     session = LiveSession()
     analyzer = LiveAnalyzer(classifier, FaceDetector())
@@ -63,7 +63,7 @@ def test_callback_without_a_face_passes_the_frame_through(live):
 
 
 def test_smoothing_set_by_the_page_reaches_the_analyser(live, detectable_faces, classifier):
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
 
     session, analyzer, callback = live
     frames = [paste_faces([detectable_faces[index]]) for index in (1, 2, 1, 3)]

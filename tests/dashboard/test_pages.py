@@ -17,7 +17,7 @@ from live_session import LiveSession, make_video_callback
 from core.evaluation import classification_metrics
 from core.labels import EMOTIONS
 from core.live import LiveAnalyzer
-from core.preprocess import FaceDetector
+from core.vision.detect import FaceDetector
 
 
 def grid_captions(app) -> list[str]:

@@ -1,8 +1,9 @@
-"""How a frame becomes model input: detect faces, crop with a margin, 48x48 gray, scale to [0, 1].
+"""From a frame and its face boxes to model input: gray, crop with a margin, 48x48, scaled to [0, 1].
+Owns to_gray, DEFAULT_MARGIN, FaceCrop, crop_face, resize_face, extract_faces and to_model_input.
 
-This is the one preprocessing path. Training and evaluation start from 48x48 uint8 faces
-(already cropped in FER-2013) and call :func:`to_model_input`; photos, live video and
-attacks call :func:`extract_faces` first, which ends in the same 48x48 uint8 crops.
+This is the one preprocessing path (:mod:`core.vision.detect` finds the boxes). Training and evaluation
+start from 48x48 uint8 faces (already cropped in FER-2013) and call :func:`to_model_input`; photos, live
+video and attacks call :func:`extract_faces` first, which ends in the same 48x48 uint8 crops.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import cv2
 import numpy as np
 
 from core.labels import IMAGE_SIZE
+from core.vision.detect import Box, FaceDetector
 
-HAAR_CASCADE = "haarcascade_frontalface_default.xml"
 DEFAULT_MARGIN = 0.01
 """Extra border around a detected box, as a fraction of its size.
 
@@ -22,14 +23,6 @@ FER-2013's faces are framed almost exactly like a Haar box: on PublicTest faces 
 frame the box covers 97% of the pasted face, and a 1% margin gives the crop closest to the
 original (mean pixel correlation 0.64 against 0.32 with 15%). Matching the training framing
 is what keeps live accuracy close to test accuracy."""
-
-
-@dataclass(frozen=True)
-class Box:
-    x: int
-    y: int
-    w: int
-    h: int
 
 
 @dataclass(frozen=True)
@@ -54,40 +47,6 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 3 and frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     raise ValueError(f"expected a gray, BGR or BGRA image, got shape {frame.shape}")
-
-
-class FaceDetector:
-    """OpenCV's frontal-face Haar cascade (opencv 4.x ships it)."""
-
-    def __init__(
-        self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24, downscale: float = 1.0
-    ) -> None:
-        path = cv2.data.haarcascades + HAAR_CASCADE
-        self._cascade = cv2.CascadeClassifier(path)
-        if self._cascade.empty():
-            raise RuntimeError(f"could not load the Haar cascade {path}")
-        self.scale_factor = scale_factor
-        self.min_neighbors = min_neighbors
-        self.min_size = min_size
-        self.downscale = max(1.0, float(downscale))
-        """Scan a frame shrunk by this factor (boxes are mapped back): much faster on video frames."""
-
-    def detect(self, gray: np.ndarray) -> list[Box]:
-        """Face boxes in a gray image, largest first; empty for frames too small to hold one."""
-        if gray.shape[0] < self.min_size or gray.shape[1] < self.min_size:
-            return []
-        height, width = gray.shape[:2]
-        small = gray
-        if self.downscale > 1.0:
-            size = (max(1, round(width / self.downscale)), max(1, round(height / self.downscale)))
-            small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        fx, fy = width / small.shape[1], height / small.shape[0]
-        min_side = max(1, round(self.min_size / max(fx, fy)))
-        found = self._cascade.detectMultiScale(
-            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(min_side, min_side)
-        )
-        boxes = [Box(round(x * fx), round(y * fy), round(w * fx), round(h * fy)) for x, y, w, h in found]
-        return sorted(boxes, key=lambda box: box.w * box.h, reverse=True)
 
 
 def crop_face(gray: np.ndarray, box: Box, margin: float = DEFAULT_MARGIN) -> np.ndarray:

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.preprocess import Box, FaceDetector, crop_face, extract_faces, to_gray, to_model_input
+from core.vision.crop import crop_face, extract_faces, to_gray, to_model_input
+from core.vision.detect import Box, FaceDetector
 from tests.conftest import detectable_faces, paste_face
 
 
