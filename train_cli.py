@@ -41,7 +41,8 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.training import TrainConfig, train
+    from core.evaluation import write_training_artifacts
+    from core.model.training import TrainConfig, train
 
     data = _load(args)
     config = TrainConfig(
@@ -55,7 +56,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         rotation_degrees=args.rotation,
         attention=args.attention,
     )
-    report = train(data, resolve_data_path(args.data), args.out, config, resume=args.resume)
+    report = train(
+        data, resolve_data_path(args.data), args.out, config, resume=args.resume,
+        write_artifacts=write_training_artifacts,
+    )
     print(f"model written to {os.path.join(args.out, report['model_file'])}")
     print(
         f"PublicTest accuracy: {report['accuracy']:.2%} (flip TTA), {report['accuracy_without_tta']:.2%} without, "
@@ -68,7 +72,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from core.evaluation import evaluate, per_class_table
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)
     data = _load(args)
@@ -92,7 +96,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
     from core.vision.detect import FaceDetector
 
     classifier, detector = EmotionClassifier.load(args.model), FaceDetector()
@@ -122,7 +126,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
     from core.video import VideoSourceError, sample_faces
 
     classifier = EmotionClassifier.load(args.model)
@@ -156,7 +160,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 def cmd_attack(args: argparse.Namespace) -> int:
     from core.attacks import grey_to_epsilon, run_attack
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
     epsilon = grey_to_epsilon(args.grey) if args.grey is not None else args.epsilon
@@ -175,7 +179,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
     from core.robustness import run_robustness
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
@@ -188,7 +192,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 
 def cmd_harden(args: argparse.Namespace) -> int:
-    from core.inference import load_keras_model
+    from core.model.classifier import load_keras_model
     from core.robustness import harden
 
     harden(
@@ -299,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from core.inference import ModelLoadError  # after parsing: --help needs no TensorFlow
+    from core.model.classifier import ModelLoadError  # after parsing: --help needs no TensorFlow
 
     try:
         return args.handler(args)

@@ -41,19 +41,19 @@ def load_model_under_test(path: str | os.PathLike | None, explicit: bool) -> Mod
     ``build_model()`` of the same architecture stands in: speed and memory depend on the
     architecture only. A missing file given explicitly is an error.
     """
-    from core.inference import default_model_path, load_keras_model
+    from core.model.classifier import default_model_path, load_keras_model
 
     chosen = Path(path) if path is not None else default_model_path()
     if chosen.is_file() or explicit:
         return ModelUnderTest(load_keras_model(chosen), str(chosen), True)
-    from core.model import build_model
+    from core.model.architecture import build_model
 
     return ModelUnderTest(build_model(), f"untrained build_model() (no file at {chosen})", False)
 
 
 def product_classifier(model: ModelUnderTest, flip_tta: bool = True):
     """The classifier the product's live path runs (LiteRT), for the model under test."""
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
 
     return EmotionClassifier.from_model(model.model, flip_tta, "lite", model.source if model.trained else None)
 

@@ -165,7 +165,7 @@ def _load_data(context: Context, timed: bool) -> dict:
 
 
 def _load_model(context: Context) -> dict:
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
 
     args = context.args
     context.model = load_model_under_test(args.model, explicit=args.model is not None)

@@ -32,8 +32,8 @@ def train_throughput(train_split, precision: str, jit: bool, batch_size: int, wa
     """images/s over ``batches`` batches after ``warmup`` batches, in one ``fit`` call (no re-tracing)."""
     import keras
 
-    from core.model import build_model
-    from core.training import TrainConfig, compile_model, make_dataset
+    from core.model.architecture import build_model
+    from core.model.training import TrainConfig, compile_model, make_dataset
 
     config = TrainConfig(mixed_precision=precision == "mixed_bfloat16", batch_size=batch_size)
     keras.backend.clear_session()
@@ -70,7 +70,7 @@ def train_throughput(train_split, precision: str, jit: bool, batch_size: int, wa
 
 def input_pipeline_throughput(train_split, warmup: int, batches: int) -> dict:
     """images/s of ``make_dataset`` alone (shuffle, batch, augmentation): the model's upper bound."""
-    from core.training import TrainConfig, make_dataset
+    from core.model.training import TrainConfig, make_dataset
 
     config = TrainConfig()
     iterator = iter(make_dataset(train_split, config, training=True))
@@ -87,7 +87,7 @@ def training_section(
     train_split, variants: list[tuple[str, bool, int]], warmup: int, batches: int, log=print
 ) -> dict:
     """Each (precision, XLA, batch size) variant's throughput; names say how they differ from the default."""
-    from core.training import TrainConfig
+    from core.model.training import TrainConfig
 
     report = {
         "train_images": len(train_split),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.inference import FacePrediction
 from core.labels import EMOTIONS
+from core.model.classifier import FacePrediction
 
 # One BGR colour per emotion, in label order.
 EMOTION_COLOURS_BGR: tuple[tuple[int, int, int], ...] = (

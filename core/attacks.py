@@ -31,8 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.data import UNLABELLED, FerDataset
-from core.inference import EmotionClassifier
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, emotion_index
+from core.model.classifier import EmotionClassifier
 from core.vision.crop import to_model_input
 
 GREY_LEVELS = 255

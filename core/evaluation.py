@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from core.data import FerDataset
-from core.inference import MODEL_FILE, EmotionClassifier
 from core.labels import EMOTIONS, NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.model.classifier import MODEL_FILE, EmotionClassifier
 
 REPORT_FILE = "report.json"
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.annotate import draw_predictions
-from core.inference import EmotionClassifier, FacePrediction
+from core.model.classifier import EmotionClassifier, FacePrediction
 from core.vision.detect import FaceDetector
 
 VIDEO_DOWNSCALE = 2.0

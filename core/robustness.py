@@ -24,8 +24,8 @@ import tensorflow as tf
 
 from core.attacks import DEFAULT_MAX_GREY, DEFAULT_PGD_STEPS, GREY_LEVELS, Method, attack, pgd, to_uint8
 from core.data import FerDataset
-from core.inference import EmotionClassifier
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.model.classifier import EmotionClassifier
 from core.vision.crop import to_model_input
 
 ROBUSTNESS_CSV = "robustness.csv"
@@ -206,7 +206,7 @@ def harden(
     under untargeted PGD-``eval_steps`` at ``eval_grey_levels``. Writes emotion_cnn_hardened.keras and
     harden_report.json into ``out_dir`` and returns the report.
     """
-    from core.training import TrainConfig, augmentation
+    from core.model.training import TrainConfig, augmentation
 
     say = progress or _quiet
     if method not in ("fgsm", "pgd"):

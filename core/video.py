@@ -9,8 +9,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from core.inference import EmotionClassifier, FacePrediction
 from core.live import VIDEO_DOWNSCALE
+from core.model.classifier import EmotionClassifier, FacePrediction
 from core.vision.detect import FaceDetector
 
 

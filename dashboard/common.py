@@ -38,8 +38,8 @@ import streamlit as st  # noqa: E402
 from core.annotate import EMOTION_COLOURS_BGR  # noqa: E402
 from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, load_dataset  # noqa: E402
 from core.evaluation import REPORT_FILE  # noqa: E402
-from core.inference import MODEL_ENV_VAR, EmotionClassifier, ModelLoadError, default_model_path  # noqa: E402
 from core.labels import EMOTIONS  # noqa: E402
+from core.model.classifier import MODEL_ENV_VAR, EmotionClassifier, ModelLoadError, default_model_path  # noqa: E402
 
 APP_NAME = "Facial emotion recognition"
 PAGES_DIR = Path(__file__).resolve().parent / "pages"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from core import attacks
 from core.attacks import fgsm, linf_box, pgd, run_attack, smallest_budget, to_uint8, whole_grey_levels
 from core.data import load_dataset
-from core.inference import EmotionClassifier
 from core.labels import EMOTIONS, PUBLIC_TEST, TRAINING, emotion_index
+from core.model.classifier import EmotionClassifier
 from core.robustness import HARDEN_REPORT, HARDENED_MODEL, harden, run_robustness
 from core.vision.crop import to_model_input
 

@@ -132,7 +132,7 @@ def test_short_soak_raises_nothing_and_returns_bgr_frames(analyzer, soak_faces):
 
 def test_macs_of_the_default_architecture():
     from bench.flops import count_macs
-    from core.model import build_model
+    from core.model.architecture import build_model
 
     expected = 0
     size, channels = 48, 1

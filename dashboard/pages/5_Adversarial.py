@@ -21,8 +21,8 @@ import streamlit as st
 
 from core.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon, to_uint8
 from core.data import DATA_ENV_VAR, FerDataset
-from core.inference import EmotionClassifier, ModelLoadError
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_PIXELS, PUBLIC_TEST
+from core.model.classifier import EmotionClassifier, ModelLoadError
 from core.robustness import HARDEN_REPORT, HARDENED_MODEL, ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
 from core.vision.crop import extract_faces, to_gray, to_model_input
 from core.vision.detect import FaceDetector

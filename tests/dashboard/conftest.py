@@ -84,7 +84,7 @@ def small_csv(public_rows, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def classifier():
-    from core.inference import EmotionClassifier
+    from core.model.classifier import EmotionClassifier
 
     return EmotionClassifier.load()
 
@@ -94,7 +94,7 @@ def report() -> dict:
     import json
 
     from core.evaluation import REPORT_FILE
-    from core.inference import default_model_path
+    from core.model.classifier import default_model_path
 
     return json.loads(default_model_path().with_name(REPORT_FILE).read_text())
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from dash_support import captions, check_bad_uploads, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
 
-from core.inference import default_model_path
 from core.labels import EMOTIONS
+from core.model.classifier import default_model_path
 
 PAGE = "pages/5_Adversarial.py"
 SUMMARY = re.compile(r"Budget \**(\d+)\** grey levels .*L-inf \**(\d+)\** grey levels")
@@ -56,7 +56,7 @@ def test_renders_without_a_data_set(open_page, no_data):
     assert not app.error, texts(app.error)
     assert app.radio(key="adversarial_source").value == "Upload a photo"
     assert "FER2013_PATH" in texts(app.caption)
-    from core.inference import default_model_path
+    from core.model.classifier import default_model_path
 
     if (default_model_path().parent / "robustness" / "robustness.csv").is_file():  # the shipped curve
         assert "robustness.csv" in texts(app.caption)

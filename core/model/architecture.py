@@ -1,4 +1,6 @@
-"""The emotion CNN: VGG-style blocks of 3x3 convolutions with BatchNorm, pooling and dropout."""
+"""The emotion CNN's architecture: VGG-style blocks of 3x3 convolutions with BatchNorm, pooling and dropout.
+Owns build_model, squeeze_excitation, float32_copy and DEFAULT_FILTERS.
+"""
 
 from __future__ import annotations
 

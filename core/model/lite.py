@@ -1,4 +1,5 @@
 """The fast inference path: the Keras model as a LiteRT (TensorFlow Lite) flatbuffer.
+Owns the conversion (to_tflite), its cache (cached_tflite) and the interpreter runner (LiteRunner).
 
 Dynamic-range quantisation stores the weights as int8 and quantises activations on the fly, which
 lets XNNPACK use the CPU's int8 dot-product instructions (AVX-512 VNNI here): about 3x the

@@ -1,4 +1,5 @@
-"""Train the emotion CNN: tf.data with augmentation, Adam with cosine decay, checkpoints, artifacts.
+"""Train the emotion CNN: tf.data with augmentation, Adam with cosine decay, checkpoints, resume.
+Owns TrainConfig, the input pipeline, the schedule and train(); the artifacts are written by the caller's writer.
 
 Fit on Training, select on PublicTest (early stopping keeps the best epoch); PrivateTest rows,
 when a file has them, are never touched here.
@@ -10,8 +11,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import keras
 import numpy as np
@@ -19,15 +22,22 @@ import pandas as pd
 import tensorflow as tf
 
 from core.data import FerDataset, file_sha256
-from core.inference import MODEL_FILE
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
-from core.model import DEFAULT_FILTERS, build_model, float32_copy
+from core.model.architecture import DEFAULT_FILTERS, build_model, float32_copy
+from core.model.classifier import MODEL_FILE
 from core.vision.crop import to_model_input
 
 CHECKPOINT = "checkpoint.keras"
 BEST_CHECKPOINT = "best.keras"
 STATE_FILE = "train_state.json"
 HISTORY_CSV = "history.csv"
+
+Report = TypeVar("Report")
+ArtifactWriter = Callable[[keras.Model, FerDataset, Path, dict], Report]
+"""Writes a finished run's artifacts next to the model: ``(float32 model, data, out folder, training info) -> report``.
+
+Training sits below evaluation, so the caller passes the writer in (``train_cli.py`` passes
+:func:`core.evaluation.report.write_training_artifacts`)."""
 
 
 @dataclass
@@ -181,10 +191,13 @@ def train(
     config: TrainConfig,
     resume: bool = False,
     log=print,
-) -> dict:
-    """Fit, keep the best PublicTest epoch, write every artifact into ``out_dir``; returns the report."""
-    from core.evaluation import write_training_artifacts
+    *,
+    write_artifacts: ArtifactWriter[Report],
+) -> Report:
+    """Fit, keep the best PublicTest epoch, save the model into ``out_dir`` and hand it to ``write_artifacts``.
 
+    Returns what ``write_artifacts`` returns (the report).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
@@ -254,4 +267,4 @@ def train(
         "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    return write_training_artifacts(final, data, out, training_info)
+    return write_artifacts(final, data, out, training_info)

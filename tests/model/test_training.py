@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from core.data import FerDataset, load_dataset
+from core.evaluation import write_training_artifacts
 from core.labels import TRAINING
-from core.training import TrainConfig, epoch_seed, make_dataset, train
+from core.model.training import TrainConfig, epoch_seed, make_dataset, train
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +38,7 @@ def test_every_batch_gets_new_random_transforms(public_faces, policy):
 
 def _training_accuracy(data, out, epochs: int, resume: bool = False) -> list[float]:
     config = TrainConfig(epochs=epochs, batch_size=32, patience=100, filters=(8, 16, 16, 32))
-    train(data, "small.csv", out, config, resume=resume, log=lambda *_: None)
+    train(data, "small.csv", out, config, resume=resume, log=lambda *_: None, write_artifacts=write_training_artifacts)
     return pd.read_csv(out / "history.csv")["accuracy"].tolist()
 
 

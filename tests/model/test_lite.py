@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.inference import DEFAULT_MODEL_PATH, EmotionClassifier
-from core.lite import SINGLE_FACE_LIMIT
+from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+from core.model.lite import SINGLE_FACE_LIMIT
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_conversion_is_cached_per_model_file(smoke_run, tmp_path, monkeypatch):
     def no_conversion(*_):
         raise AssertionError("converted again instead of reading the cache")
 
-    monkeypatch.setattr("core.inference.to_tflite", no_conversion)
+    monkeypatch.setattr("core.model.classifier.to_tflite", no_conversion)
     again = EmotionClassifier.load(model)
     face = np.full((48, 48), 128, np.uint8)
     np.testing.assert_array_equal(again.predict_faces(face), first.predict_faces(face))

@@ -1,4 +1,6 @@
-"""From faces and frames to emotion probabilities with a trained model."""
+"""The one predict path: from faces and frames to emotion probabilities with a trained model.
+Owns EmotionClassifier, FacePrediction, load_keras_model, ModelLoadError and where the model file lives.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +14,14 @@ import numpy as np
 import tensorflow as tf
 
 from core.labels import EMOTIONS
-from core.lite import LiteRunner, cached_tflite, to_tflite
-from core.model import float32_copy
+from core.model.architecture import float32_copy
+from core.model.lite import LiteRunner, cached_tflite, to_tflite
 from core.vision.crop import extract_faces, to_model_input
 from core.vision.detect import Box, FaceDetector
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / MODEL_FILE
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
 MODEL_ENV_VAR = "FER_MODEL_PATH"
 BACKENDS = ("lite", "keras")
 
@@ -79,7 +81,7 @@ class EmotionClassifier:
     """A Keras model for gradients, and a fast runner for predictions; thread-safe, so a video thread can share it.
 
     With ``flip_tta`` the probabilities are the mean over the face and its mirror image. Predictions
-    run on LiteRT (see :mod:`core.lite`) when the classifier was loaded with ``backend="lite"``, else
+    run on LiteRT (see :mod:`core.model.lite`) when the classifier was loaded with ``backend="lite"``, else
     on one compiled call of the Keras model.
     """
 
