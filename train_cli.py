@@ -126,8 +126,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     import cv2
 
+    from core.analysis.video import VideoSourceError, sample_faces
     from core.model.classifier import EmotionClassifier
-    from core.video import VideoSourceError, sample_faces
 
     classifier = EmotionClassifier.load(args.model)
     save_dir = Path(args.save_faces) if args.save_faces else None

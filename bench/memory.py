@@ -77,7 +77,7 @@ def _child(frame_file: str, frames: int, model_path: str | None) -> None:
     import tensorflow  # noqa: F401  (counted separately: most of the footprint is the runtime)
 
     after_import = _vm_value("VmRSS")
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
     from core.vision.detect import FaceDetector
 
     model = load_model_under_test(model_path, explicit=model_path is not None)

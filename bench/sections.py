@@ -93,7 +93,7 @@ def _frame_faces(context) -> tuple[list, dict]:
 
     The detector is ``LiveAnalyzer``'s own default, so the frames are timed as the live path runs.
     """
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
 
     if context.detector is None:
         context.detector = LiveAnalyzer(context.classifiers["tta_on"]).detector
@@ -121,7 +121,7 @@ def _detector_settings(detector) -> dict:
 
 def pipeline(context, results) -> dict:
     from bench.pipeline import frame_pipeline
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
 
     faces, note = _frame_faces(context)
     analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector)
@@ -142,7 +142,7 @@ def memory(context, results) -> dict:
 
 def soak(context, results) -> dict:
     from bench.soak import run_soak
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
 
     faces, note = _frame_faces(context)
     analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector, smoothing=5)

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core.annotate import EMOTION_COLOURS_BGR  # noqa: E402
+from core.analysis.annotate import EMOTION_COLOURS_BGR  # noqa: E402
 from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, load_dataset  # noqa: E402
 from core.evaluation import REPORT_FILE  # noqa: E402
 from core.labels import EMOTIONS  # noqa: E402

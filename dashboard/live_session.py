@@ -17,8 +17,8 @@ import av
 import numpy as np
 import pandas as pd
 
+from core.analysis.live import FrameResult, LiveAnalyzer
 from core.labels import EMOTIONS
-from core.live import FrameResult, LiveAnalyzer
 
 ICE_ENV_VAR = "FER_ICE_SERVERS"
 MAX_TIMELINE_ROWS = 36_000

@@ -95,7 +95,7 @@ def test_quick_run_data_sections(quick_run):
 
 @pytest.fixture(scope="module")
 def analyzer():
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
 
     model = load_model_under_test(None, explicit=False)  # the shipped model, else an untrained stand-in
     return LiveAnalyzer(product_classifier(model), smoothing=3)

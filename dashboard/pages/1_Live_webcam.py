@@ -18,8 +18,8 @@ from live_session import (
     rtc_configuration,
 )
 
+from core.analysis.live import LiveAnalyzer
 from core.labels import EMOTIONS
-from core.live import LiveAnalyzer
 
 POLL_SECONDS = 0.5
 TIMELINE_SECONDS = 60

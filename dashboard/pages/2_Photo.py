@@ -5,7 +5,7 @@ from __future__ import annotations
 import common
 import streamlit as st
 
-from core.annotate import draw_predictions
+from core.analysis.annotate import draw_predictions
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
 

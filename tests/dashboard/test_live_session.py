@@ -25,7 +25,7 @@ def video_frame(bgr: np.ndarray, pts: int = 0) -> av.VideoFrame:
 
 @pytest.fixture
 def live(classifier):
-    from core.live import LiveAnalyzer
+    from core.analysis.live import LiveAnalyzer
     from core.vision.detect import FaceDetector
 
     session = LiveSession()

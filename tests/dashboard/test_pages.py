@@ -14,9 +14,9 @@ import pytest
 from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste_faces, png, texts
 from live_session import LiveSession, make_video_callback
 
+from core.analysis.live import LiveAnalyzer
 from core.evaluation import classification_metrics
 from core.labels import EMOTIONS
-from core.live import LiveAnalyzer
 from core.vision.detect import FaceDetector
 
 

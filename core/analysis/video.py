@@ -1,4 +1,6 @@
-"""Sample a webcam or video file once per interval and classify the faces in view."""
+"""Sample a webcam or video file once per interval and classify the faces in view.
+Owns sample_faces, open_source, Sample and VideoSourceError.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from core.live import VIDEO_DOWNSCALE
+from core.analysis.live import VIDEO_DOWNSCALE
 from core.model.classifier import EmotionClassifier, FacePrediction
 from core.vision.detect import FaceDetector
 

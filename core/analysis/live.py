@@ -1,4 +1,5 @@
 """Live video analysis: one call per frame, with optional smoothing over recent frames.
+Owns LiveAnalyzer, FrameResult and VIDEO_DOWNSCALE (the frame -> label path: vision, then the classifier).
 
 Shared by the CLI's ``stream`` command and the dashboard's live page; safe to call from a
 video thread (the classifier serialises its own model calls).
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.annotate import draw_predictions
+from core.analysis.annotate import draw_predictions
 from core.model.classifier import EmotionClassifier, FacePrediction
 from core.vision.detect import FaceDetector
 

@@ -1,4 +1,6 @@
-"""Draw predictions onto frames: a box and 'Emotion NN%' per face."""
+"""Draw predictions onto frames: a box and 'Emotion NN%' per face.
+Owns draw_predictions and EMOTION_COLOURS_BGR (the one colour per emotion the dashboard reuses).
+"""
 
 from __future__ import annotations
 
