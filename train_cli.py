@@ -159,7 +159,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
-    from core.attacks import grey_to_epsilon, run_attack
+    from core.adversarial.attacks import grey_to_epsilon
+    from core.adversarial.hack import run_attack
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
@@ -179,8 +180,8 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
+    from core.adversarial.robustness import run_robustness
     from core.model.classifier import EmotionClassifier
-    from core.robustness import run_robustness
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
     curve = run_robustness(
@@ -192,8 +193,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 
 def cmd_harden(args: argparse.Namespace) -> int:
+    from core.adversarial.harden import harden
     from core.model.classifier import load_keras_model
-    from core.robustness import harden
 
     harden(
         load_keras_model(args.model), _load(args), args.out, args.epochs, max_grey=args.max_grey,

@@ -3,7 +3,7 @@
 Pick a face (data set, uploaded photo or the Live page's snapshot), a method and a target; the budget slider
 (grey levels) shows original, perturbation, adversarial face and the probabilities before and after. Below, the
 model's robustness curves and, when it exists, the adversarially fine-tuned ("hardened") model beside it.
-Attacks are :mod:`core.attacks`; every adversarial face is rounded to 8 bits within its budget (``to_uint8``).
+Attacks are :mod:`core.adversarial.attacks`; every adversarial face is rounded to 8 bits within its budget.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon, to_uint8
+from core.adversarial.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon, to_uint8
+from core.adversarial.harden import HARDEN_REPORT, HARDENED_MODEL
+from core.adversarial.robustness import ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
 from core.data import DATA_ENV_VAR, FerDataset
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_PIXELS, PUBLIC_TEST
 from core.model.classifier import EmotionClassifier, ModelLoadError
-from core.robustness import HARDEN_REPORT, HARDENED_MODEL, ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
 from core.vision.crop import extract_faces, to_gray, to_model_input
 from core.vision.detect import FaceDetector
 
