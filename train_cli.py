@@ -41,7 +41,7 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.evaluation import write_training_artifacts
+    from core.evaluation.report import write_training_artifacts
     from core.model.training import TrainConfig, train
 
     data = _load(args)
@@ -60,10 +60,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         data, resolve_data_path(args.data), args.out, config, resume=args.resume,
         write_artifacts=write_training_artifacts,
     )
-    print(f"model written to {os.path.join(args.out, report['model_file'])}")
+    print(f"model written to {os.path.join(args.out, report.model_file)}")
     print(
-        f"PublicTest accuracy: {report['accuracy']:.2%} (flip TTA), {report['accuracy_without_tta']:.2%} without, "
-        f"{report['accuracy_lite']:.2%} on LiteRT (flip TTA)"
+        f"PublicTest accuracy: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} without, "
+        f"{report.accuracy_lite:.2%} on LiteRT (flip TTA)"
     )
     return 0
 
@@ -71,7 +71,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from core.evaluation import evaluate, per_class_table
+    from core.evaluation.metrics import evaluate, per_class_table
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)

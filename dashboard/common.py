@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import streamlit as st  # noqa: E402
 
 from core.analysis.annotate import EMOTION_COLOURS_BGR  # noqa: E402
 from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, load_dataset  # noqa: E402
-from core.evaluation import REPORT_FILE  # noqa: E402
+from core.evaluation.report import REPORT_FILE, ReportError, TrainingReport, read_report  # noqa: E402
 from core.labels import EMOTIONS  # noqa: E402
 from core.model.classifier import MODEL_ENV_VAR, EmotionClassifier, ModelLoadError, default_model_path  # noqa: E402
 
@@ -147,20 +146,20 @@ def show_model_error(error: Exception) -> None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _read_report(path: str, mtime_ns: int) -> tuple[dict | None, str | None]:
+def _read_report(path: str, mtime_ns: int) -> tuple[TrainingReport | None, str | None]:
     try:
-        return json.loads(Path(path).read_text()), None
+        return read_report(path), None
     except FileNotFoundError:
         return None, f"no {REPORT_FILE} next to the model ({path})"
-    except (OSError, ValueError) as error:
-        return None, f"{path} is not readable JSON: {error}"
+    except (OSError, ReportError) as error:
+        return None, str(error)
 
 
 def report_path() -> Path:
     return model_path().with_name(REPORT_FILE)
 
 
-def load_report() -> tuple[dict | None, str | None]:
+def load_report() -> tuple[TrainingReport | None, str | None]:
     """The training report next to the model in use, or ``None`` and why not."""
     path = report_path()
     return _read_report(str(path), _mtime_ns(path))
@@ -183,7 +182,7 @@ def _format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def model_card(report: dict | None, error: str | None = None) -> None:
+def model_card(report: TrainingReport | None, error: str | None = None) -> None:
     """Parameters, PublicTest accuracy and how the model in use was trained, from its report."""
     path = model_path()
     with st.container(border=True):
@@ -192,40 +191,38 @@ def model_card(report: dict | None, error: str | None = None) -> None:
         if report is None:
             st.warning(f"No training report to show: {error}")
             return
-        config = report.get("config", {})
+        config = report.config
         columns = st.columns(2) + st.columns(2)
-        split = report.get("evaluated_on", "PublicTest")
-        tta = " (flip TTA)" if report.get("flip_tta") else ""
-        columns[0].metric(f"{split} accuracy{tta}", f"{report.get('accuracy', 0):.1%}")
-        if "accuracy_without_tta" in report:
-            columns[1].metric("Accuracy without TTA", f"{report['accuracy_without_tta']:.1%}")
-        columns[2].metric("Parameters", f"{report.get('parameters', 0):,}")
-        epochs = report.get("epochs_run", len(report.get("history", {}).get("epoch", [])))
-        best = f" (best {report['best_epoch']})" if "best_epoch" in report else ""
+        split = report.evaluated_on
+        tta = " (flip TTA)" if report.flip_tta else ""
+        columns[0].metric(f"{split} accuracy{tta}", f"{report.accuracy:.1%}")
+        if report.accuracy_without_tta is not None:
+            columns[1].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
+        columns[2].metric("Parameters", f"{report.parameters:,}")
+        epochs = report.epochs_run if report.epochs_run is not None else len(report.history.get("epoch", []))
+        best = f" (best {report.best_epoch})" if report.best_epoch is not None else ""
         columns[3].metric("Epochs", f"{epochs}{best}")
-        sizes = report.get("split_sizes", {})
-        trained_on = sizes.get(report.get("training_split", "Training"))
-        data = Path(report.get("data_file", "")).name or "FER-2013"
-        sha = report.get("data_sha256", "")
-        text = (f"Trained **{_format_when(report.get('finished'))}** in "
-                f"{_format_duration(report.get('training_seconds'))} on `{data}`")
+        trained_on = report.split_sizes.get(report.training_split)
+        data = Path(report.data_file or "").name or "FER-2013"
+        sha = report.data_sha256 or ""
+        text = (f"Trained **{_format_when(report.finished)}** in "
+                f"{_format_duration(report.training_seconds)} on `{data}`")
         if sha:
             text += f" (sha256 `{sha[:12]}…`)"
         if isinstance(trained_on, int):
             text += f": {trained_on:,} training faces"
-        if "samples" in report:
-            text += f"; accuracy measured on {report['samples']:,} {split} faces"
+        text += f"; accuracy measured on {report.samples:,} {split} faces"
         st.markdown(text + ".")
-        exported = report.get("exported_epoch")
-        if exported and exported != report.get("best_epoch"):
+        exported = report.exported_epoch
+        if exported and exported != report.best_epoch:
             st.caption(
                 f"The model is the last epoch ({exported}, `--export last`), where the learning-rate schedule "
-                f"ends; epoch {report.get('best_epoch')} had the best PublicTest accuracy without TTA."
+                f"ends; epoch {report.best_epoch} had the best PublicTest accuracy without TTA."
             )
-        if "accuracy_lite" in report:
+        if report.accuracy_lite is not None:
             st.caption(
-                f"This app runs the model converted to LiteRT with int8 weights: {report['accuracy_lite']:.2%} on "
-                f"{split} with flip TTA, against {report.get('accuracy', 0):.2%} for the float32 model."
+                f"This app runs the model converted to LiteRT with int8 weights: {report.accuracy_lite:.2%} on "
+                f"{split} with flip TTA, against {report.accuracy:.2%} for the float32 model."
             )
         if config:
             augment = ", ".join(

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import train_cli
+from core.evaluation.report import REPORT_VERSION, read_report
 from core.labels import EMOTIONS
 from tests.conftest import detectable_faces, paste_face
 
@@ -25,14 +26,15 @@ def test_smoke_training_writes_every_artifact(smoke_run, small_csv):
     for name in ARTIFACTS:
         assert (smoke_run / name).is_file(), name
     assert any((smoke_run / "tensorboard").rglob("events.out.tfevents.*"))
-    report = json.loads((smoke_run / "report.json").read_text())
-    assert report["split_sizes"] == {"Training": 400, "PublicTest": 150}
-    assert report["samples"] == 150 and 0 <= report["accuracy"] <= 1
-    assert abs(report["accuracy_lite"] - report["accuracy"]) <= 0.02  # the LiteRT model the product runs
-    assert set(report["per_class"]) == set(EMOTIONS)
-    assert np.array(report["confusion_matrix"]).sum() == 150
-    assert report["parameters"] > 1_000_000 and report["training_seconds"] > 0
-    assert len(report["data_sha256"]) == 64 and report["epochs_run"] == 1
+    report = read_report(smoke_run / "report.json")
+    assert report.version == REPORT_VERSION
+    assert report.split_sizes == {"Training": 400, "PublicTest": 150}
+    assert report.samples == 150 and 0 <= report.accuracy <= 1
+    assert abs(report.accuracy_lite - report.accuracy) <= 0.02  # the LiteRT model the product runs
+    assert set(report.per_class) == set(EMOTIONS)
+    assert np.array(report.confusion_matrix).sum() == 150
+    assert report.parameters > 1_000_000 and report.training_seconds > 0
+    assert len(report.data_sha256) == 64 and report.epochs_run == 1
     assert "block4_conv2" in (smoke_run / "model_summary.txt").read_text()
 
 
@@ -46,9 +48,9 @@ def test_resume_continues_after_the_last_epoch(smoke_run, small_csv, tmp_path, c
     assert "resuming from" in capsys.readouterr().out
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [0, 1]
-    report = json.loads((out / "report.json").read_text())
-    assert report["exported_epoch"] == 2 and report["config"]["export"] == "last"
-    assert report["epochs_run"] == 2 and report["best_epoch"] in (1, 2)
+    report = read_report(out / "report.json")
+    assert report.exported_epoch == 2 and report.config["export"] == "last"
+    assert report.epochs_run == 2 and report.best_epoch in (1, 2)
 
 
 def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, capsys):

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.evaluation import classification_metrics
+from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
 
 MAX_CELL_FACES = 48
@@ -71,10 +71,10 @@ if result is not None:
     st.success(f"Recomputed on **{result['split']}** of `{result['source']}` ({metrics['samples']:,} faces).",
                icon=":material/refresh:")
 elif report is not None:
-    metrics = report
-    note = " with flip test-time augmentation" if report.get("flip_tta") else ""
-    st.info(f"Shipped training report: **{report.get('evaluated_on', 'PublicTest')}**, "
-            f"{report.get('samples', 0):,} faces{note}. Choose a data set and split in the sidebar and press "
+    metrics = report.metrics
+    note = " with flip test-time augmentation" if report.flip_tta else ""
+    st.info(f"Shipped training report: **{report.evaluated_on}**, "
+            f"{report.samples:,} faces{note}. Choose a data set and split in the sidebar and press "
             "**Evaluate** to recompute and see the faces behind each cell.", icon=":material/description:")
 else:
     st.warning(f"No training report to show ({report_error}). Choose a data set in the sidebar and press "
@@ -86,8 +86,8 @@ top[0].metric("Accuracy", f"{metrics['accuracy']:.1%}")
 top[1].metric("Faces", f"{metrics.get('samples', int(np.sum(metrics['confusion_matrix']))):,}")
 per_class = pd.DataFrame(metrics["per_class"]).T.reindex(list(EMOTIONS))
 top[2].metric("Macro F1", f"{per_class['f1'].mean():.3f}")
-if result is None and "accuracy_without_tta" in metrics:
-    top[3].metric("Accuracy without TTA", f"{metrics['accuracy_without_tta']:.1%}")
+if result is None and report.accuracy_without_tta is not None:
+    top[3].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
 
 
 # ---------------------------------------------------------------- confusion matrix
@@ -179,7 +179,7 @@ st.dataframe(table, column_config={
 
 # ---------------------------------------------------------------- learning curves
 st.subheader("Learning curves")
-history = (report or {}).get("history")
+history = report.history if report is not None else None
 if not history or not history.get("epoch"):
     st.caption("The report has no training history.")
 else:
@@ -197,10 +197,10 @@ else:
                                         line=dict(color="#ff7f0e"), legendgroup=f"val_{name}",
                                         showlegend=column == 1), row=1, col=column)
         figure.update_xaxes(title_text="epoch", row=1, col=column)
-    if "best_epoch" in report:
+    if report.best_epoch is not None:
         for column in range(1, len(panels) + 1):
-            figure.add_vline(x=report["best_epoch"], line_dash="dot", line_color="grey", row=1, col=column)
+            figure.add_vline(x=report.best_epoch, line_dash="dot", line_color="grey", row=1, col=column)
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     st.plotly_chart(figure, key="evaluation_curves")
-    st.caption(f"Training vs PublicTest per epoch; dotted line: the best epoch ({report.get('best_epoch', '?')}), "
+    st.caption(f"Training vs PublicTest per epoch; dotted line: the best epoch ({report.best_epoch or '?'}), "
                "whose weights were kept.")

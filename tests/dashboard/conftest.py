@@ -90,13 +90,12 @@ def classifier():
 
 
 @pytest.fixture(scope="session")
-def report() -> dict:
-    import json
-
-    from core.evaluation import REPORT_FILE
+def report():
+    """The training report next to the model under test, read through its schema."""
+    from core.evaluation.report import REPORT_FILE, read_report
     from core.model.classifier import default_model_path
 
-    return json.loads(default_model_path().with_name(REPORT_FILE).read_text())
+    return read_report(default_model_path().with_name(REPORT_FILE))
 
 
 # ---------------------------------------------------------------- AppTest

@@ -15,7 +15,7 @@ from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste
 from live_session import LiveSession, make_video_callback
 
 from core.analysis.live import LiveAnalyzer
-from core.evaluation import classification_metrics
+from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
 
@@ -56,12 +56,12 @@ def test_every_page_explains_a_missing_or_broken_model(open_page, no_data, monke
 def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data, report):
     app = open_page()
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["PublicTest accuracy (flip TTA)"] == f"{report['accuracy']:.1%}"
-    assert metrics["Parameters"] == f"{report['parameters']:,}"
+    assert metrics["PublicTest accuracy (flip TTA)"] == f"{report.accuracy:.1%}"
+    assert metrics["Parameters"] == f"{report.parameters:,}"
     assert "FER2013_PATH" in texts(app.info)
     assert {"Live webcam", "Photo", "Dataset explorer", "Evaluation"} <= {link.value for link in app.page_link}
     assert "Model loaded and ready" in texts(app.caption)
-    assert f"int8 weights: {report['accuracy_lite']:.2%} on PublicTest" in texts(app.caption)
+    assert f"int8 weights: {report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
 
 
 def test_home_reports_a_data_set_found_through_the_environment(open_page, monkeypatch, tmp_path):
@@ -171,16 +171,16 @@ def test_explorer_reads_a_gzipped_upload(open_page, no_data, public_rows):
 def test_evaluation_shows_the_shipped_report(open_page, no_data, report):
     app = open_page("pages/4_Evaluation.py")
     no_exception(app)
-    assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{report['accuracy']:.1%}"
+    assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{report.accuracy:.1%}"
     assert "Shipped training report" in texts(app.info)
     app.selectbox(key="evaluation_true").set_value("Sad").run()
     app.selectbox(key="evaluation_predicted").set_value("Happy").run()
-    count = report["confusion_matrix"][4][3]
-    total = sum(report["confusion_matrix"][4])
+    count = report.confusion_matrix[4][3]
+    total = sum(report.confusion_matrix[4])
     assert f"{count:,} of {total:,} **Sad** faces predicted **Happy**" in texts(app.markdown)
     table = app.dataframe[0].value
     assert list(table.index[:7]) == list(EMOTIONS)
-    assert table.loc["Happy", "f1"] == pytest.approx(report["per_class"]["Happy"]["f1"])
+    assert table.loc["Happy", "f1"] == pytest.approx(report.per_class["Happy"]["f1"])
     assert len(app.get("plotly_chart")) >= 2  # the confusion matrix and the learning curves
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.data import FerDataset, load_dataset
-from core.evaluation import write_training_artifacts
+from core.evaluation.report import write_training_artifacts
 from core.labels import TRAINING
 from core.model.training import TrainConfig, epoch_seed, make_dataset, train
 

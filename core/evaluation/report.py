@@ -1,0 +1,154 @@
+"""report.json, the training report next to every model: its one typed schema, and the writer that fills it.
+Owns TrainingReport (the schema, with a ``version``), REPORT_FILE, read_report and write_training_artifacts.
+
+Training writes it (``train_cli.py`` hands :func:`write_training_artifacts` to :func:`core.model.training.train`);
+the dashboard's model card and Evaluation page, and the tests, read it with :func:`read_report`. Reports written
+before the schema had a version (``models/report.json`` as first shipped) hold the same fields and load as version 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from core.data import FerDataset
+from core.evaluation.metrics import ClassMetrics, Metrics, evaluate
+from core.evaluation.plots import plot_confusion_matrix, plot_learning_curves
+from core.labels import PUBLIC_TEST, TRAINING
+from core.model.classifier import MODEL_FILE, EmotionClassifier
+
+REPORT_FILE = "report.json"
+REPORT_VERSION = 1
+"""The schema's version; a report without the field predates it and has the same fields (version 1)."""
+
+
+class ReportError(ValueError):
+    """A report.json that is not a report this code can read: not a JSON object, fields missing, a newer version."""
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What training measured and how it ran. The metrics are on ``evaluated_on`` (PublicTest) with flip TTA."""
+
+    model_file: str
+    parameters: int
+    evaluated_on: str
+    flip_tta: bool
+    accuracy: float
+    samples: int
+    per_class: dict[str, ClassMetrics]
+    confusion_matrix: list[list[int]]
+    accuracy_without_tta: float | None = None
+    accuracy_lite: float | None = None
+    """The saved model converted to LiteRT (what the product runs), flip TTA."""
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    training_split: str = TRAINING
+    epochs_run: int | None = None
+    best_epoch: int | None = None
+    """1-based epoch with the best PublicTest accuracy (without TTA, as Keras measures it)."""
+    exported_epoch: int | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    """Keras' history.csv by column (``epoch`` 0-based, ``loss``, ``accuracy``, ``val_*``, ``learning_rate``)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The TrainConfig the model was trained with."""
+    training_seconds: float | None = None
+    data_file: str | None = None
+    data_sha256: str | None = None
+    finished: str | None = None
+    """When training finished, ``%Y-%m-%dT%H:%M:%S%z``."""
+    version: int = REPORT_VERSION
+
+    @property
+    def metrics(self) -> Metrics:
+        """The metrics part, shaped like :func:`core.evaluation.metrics.classification_metrics`' result."""
+        return {"accuracy": self.accuracy, "samples": self.samples, "per_class": self.per_class,
+                "confusion_matrix": self.confusion_matrix}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, ``version`` first."""
+        fields = dataclasses.asdict(self)
+        return {"version": fields.pop("version"), **fields}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrainingReport:
+        """A report from parsed JSON; a missing ``version`` is version 1, fields this version lacks are ignored."""
+        if not isinstance(data, dict):
+            raise ReportError(f"expected a JSON object, got {type(data).__name__}")
+        version = data.get("version", 1)
+        if not isinstance(version, int) or not 1 <= version <= REPORT_VERSION:
+            raise ReportError(f"report version {version!r} is not one this code reads (1..{REPORT_VERSION})")
+        known = {item.name: item for item in dataclasses.fields(cls)}
+        required = [name for name, item in known.items()
+                    if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ReportError(f"missing field(s) {', '.join(missing)}")
+        return cls(**{name: value for name, value in data.items() if name in known})
+
+    def write(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+
+def read_report(path: str | os.PathLike) -> TrainingReport:
+    """The report at ``path``; FileNotFoundError when there is none, ReportError when it is not a readable report."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except ValueError as error:
+        raise ReportError(f"{path} is not readable JSON: {error}") from error
+    try:
+        return TrainingReport.from_dict(data)
+    except ReportError as error:
+        raise ReportError(f"{path}: {error}") from error
+
+
+def model_summary(model: keras.Model) -> str:
+    buffer = io.StringIO()
+    model.summary(print_fn=lambda line, **_: buffer.write(line + "\n"))
+    return buffer.getvalue()
+
+
+def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, training_info: dict) -> TrainingReport:
+    """Summary, learning curves, PublicTest confusion matrix and ``report.json``, next to the model.
+
+    ``training_info``: ``config``, ``training_seconds``, ``data_file``, ``data_sha256`` and ``finished``.
+    """
+    (out / "model_summary.txt").write_text(model_summary(model))
+    history = pd.read_csv(out / "history.csv")
+    plot_learning_curves(history, out / "learning_curves.png")
+    best_epoch = int(history["val_accuracy"].idxmax() + 1)
+    validation = data.split(PUBLIC_TEST)
+    metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
+    plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
+    # What the product runs: the saved file converted to LiteRT (this also fills the conversion cache).
+    lite, _ = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
+    plot_confusion_matrix(
+        np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
+        f"PublicTest, accuracy {metrics['accuracy']:.2%} (flip TTA)",
+    )
+    report = TrainingReport(
+        model_file=MODEL_FILE,
+        parameters=int(model.count_params()),
+        evaluated_on=PUBLIC_TEST,
+        flip_tta=True,
+        **metrics,
+        accuracy_without_tta=plain["accuracy"],
+        accuracy_lite=lite["accuracy"],
+        split_sizes={name: int((data.usage == name).sum()) for name in data.splits},
+        training_split=TRAINING,
+        epochs_run=len(history),
+        best_epoch=best_epoch,
+        exported_epoch=best_epoch if training_info["config"]["export"] == "best" else len(history),
+        history=history.to_dict(orient="list"),
+        **training_info,
+    )
+    report.write(out / REPORT_FILE)
+    return report
