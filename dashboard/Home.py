@@ -1,9 +1,13 @@
-"""Front door of the dashboard: ``streamlit run dashboard/Home.py`` from the repository root."""
+"""Front door of the dashboard: ``streamlit run dashboard/Home.py`` from the repository root.
+Shows the model card, whether a data set was found, and a link to every page.
+"""
 
 from __future__ import annotations
 
-import common
 import streamlit as st
+from components.model import get_classifier, load_report, model_path
+from components.model_card import model_card
+from components.page import APP_NAME, PAGES_DIR, data_env_status, page_header
 
 from core.data import DATA_ENV_VAR
 from core.labels import EMOTIONS
@@ -41,8 +45,8 @@ def page_entry(path) -> tuple[str, str, str]:
     return ":material/description:", name, ""
 
 
-common.page_header(
-    common.APP_NAME, ":material/mood:",
+page_header(
+    APP_NAME, ":material/mood:",
     "Point a webcam or a photo at a face and see which of seven emotions it shows, live in the browser.",
 )
 
@@ -54,14 +58,14 @@ st.markdown(
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    report, error = common.load_report()
-    common.model_card(report, error)
+    report, error = load_report()
+    model_card(report, error)
     model_status = st.empty()
 
 with right:
     with st.container(border=True):
         st.subheader(":material/database: Data set")
-        found, description = common.data_env_status()
+        found, description = data_env_status()
         if found is not None:
             st.success(f"FER-2013 found through `{DATA_ENV_VAR}`: `{found}`", icon=":material/check_circle:")
             st.caption("The Dataset explorer and Evaluation pages open it automatically.")
@@ -75,7 +79,7 @@ with right:
             )
 
 st.subheader("Pages")
-pages = sorted(common.PAGES_DIR.glob("[0-9]*.py"))
+pages = sorted(PAGES_DIR.glob("[0-9]*.py"))
 columns = st.columns(2)
 for index, path in enumerate(pages):
     icon, label, text = page_entry(path)
@@ -86,5 +90,5 @@ for index, path in enumerate(pages):
 
 # Load the model last, so the page is readable while TensorFlow starts; the other pages then find it cached.
 with model_status.container():
-    if common.get_classifier() is not None:
-        st.caption(f":material/check_circle: Model loaded and ready (`{common.model_path().name}`).")
+    if get_classifier() is not None:
+        st.caption(f":material/check_circle: Model loaded and ready (`{model_path().name}`).")

@@ -1,15 +1,18 @@
-"""Live webcam: every face boxed and labelled on the video, with live charts beside it."""
+"""Live webcam: every face boxed and labelled on the video, with live charts beside it.
+The page holds the layout; the video thread's glue is :mod:`components.live_session`.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 
-import common
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from live_session import (
+from components.charts import EMOTION_COLOURS, probability_figure
+from components.images import enlarge
+from components.live_session import (
     CAMERA_MESSAGES,
     ICE_ENV_VAR,
     LiveSession,
@@ -17,6 +20,8 @@ from live_session import (
     make_video_callback,
     rtc_configuration,
 )
+from components.model import get_classifier
+from components.page import page_header, webrtc_problem
 
 from core.analysis.live import LiveAnalyzer
 from core.labels import EMOTIONS
@@ -24,14 +29,14 @@ from core.labels import EMOTIONS
 POLL_SECONDS = 0.5
 TIMELINE_SECONDS = 60
 
-common.page_header(
+page_header(
     "Live webcam", ":material/videocam:",
     "Press Start and allow the camera: each face is boxed and labelled on the video; the current face's "
     "probabilities and a timeline of the dominant emotion update beside it.",
 )
 
-classifier = common.get_classifier()
-problem = common.webrtc_problem()
+classifier = get_classifier()
+problem = webrtc_problem()
 if problem:
     st.error(f"**Live video is not available.** {problem} The Photo page works without it.", icon=":material/error:")
 if classifier is None or problem:
@@ -65,7 +70,7 @@ def timeline_figure(session: LiveSession) -> go.Figure:
         rows = timeline[timeline["emotion"] == emotion]
         figure.add_trace(go.Scatter(
             x=rows["seconds"], y=[index] * len(rows), mode="markers", name=emotion,
-            marker=dict(color=common.EMOTION_COLOURS[index], size=9, symbol="square"),
+            marker=dict(color=EMOTION_COLOURS[index], size=9, symbol="square"),
             customdata=np.c_[rows["confidence"]] if len(rows) else None,
             hovertemplate=f"%{{x:.1f}} s: {emotion} (%{{customdata[0]:.0%}})<extra></extra>",
         ))
@@ -94,7 +99,7 @@ def render_live(session: LiveSession, slots: dict, tick: int) -> None:
     else:
         slots["status"].caption("Waiting for video…")
     probabilities = snap.probabilities if snap.probabilities is not None else np.zeros(len(EMOTIONS))
-    slots["chart"].plotly_chart(common.probability_figure(probabilities), key=f"live_probabilities_{tick}",
+    slots["chart"].plotly_chart(probability_figure(probabilities), key=f"live_probabilities_{tick}",
                                 config={"displayModeBar": False})
     timeline = timeline_figure(session)
     slots["timeline"].plotly_chart(timeline, key=f"live_timeline_{tick}", config={"displayModeBar": False})
@@ -163,9 +168,9 @@ with snap_column:
         if probabilities is None:
             probabilities = classifier.predict_faces(face)[0]
         label = int(np.argmax(probabilities))
-        image_column.image(common.enlarge(face), caption=f"{EMOTIONS[label]} {probabilities[label]:.0%} "
+        image_column.image(enlarge(face), caption=f"{EMOTIONS[label]} {probabilities[label]:.0%} "
                            "(48x48, as the model saw it)")
-        chart_column.plotly_chart(common.probability_figure(probabilities), key="snapshot_chart")
+        chart_column.plotly_chart(probability_figure(probabilities), key="snapshot_chart")
     else:
         st.caption("The face crop (48x48 grayscale) and its probabilities appear here; other pages can reuse it.")
 with download_column:

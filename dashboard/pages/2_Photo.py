@@ -1,9 +1,14 @@
-"""Photo: upload a picture and see every face boxed and labelled, with its probabilities."""
+"""Photo: upload a picture and see every face boxed and labelled, with its probabilities.
+The page holds the layout; detection and the classifier are core's, the charts :mod:`components.charts`.
+"""
 
 from __future__ import annotations
 
-import common
 import streamlit as st
+from components.charts import probability_figure
+from components.images import bgr_to_rgb, decode_image, enlarge
+from components.model import get_classifier
+from components.page import page_header
 
 from core.analysis.annotate import draw_predictions
 from core.labels import EMOTIONS
@@ -11,12 +16,12 @@ from core.vision.detect import FaceDetector
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
 
-common.page_header(
+page_header(
     "Photo", ":material/photo_camera:",
     "Upload a photo: every face found is boxed and labelled, with the model's probabilities for each.",
 )
 
-classifier = common.get_classifier()
+classifier = get_classifier()
 if classifier is None:
     st.stop()
 
@@ -26,7 +31,7 @@ if uploaded is None:
     st.info("Upload a JPEG, PNG, BMP, WebP or TIFF picture. Frontal, well-lit faces work best.", icon=":material/info:")
     st.stop()
 
-image = common.decode_image(uploaded.getvalue())
+image = decode_image(uploaded.getvalue())
 if image is None:
     st.error(f"**{uploaded.name} is not an image that can be read.** Upload a JPEG, PNG, BMP, WebP or TIFF "
              "picture.", icon=":material/warning:")
@@ -36,7 +41,7 @@ with st.spinner("Finding faces…"):
     predictions = classifier.analyze_frame(image, FaceDetector())
 
 annotated_column, faces_column = st.columns([3, 2], gap="large")
-annotated_column.image(common.bgr_to_rgb(draw_predictions(image, predictions)),
+annotated_column.image(bgr_to_rgb(draw_predictions(image, predictions)),
                        caption=f"{uploaded.name}: {image.shape[1]}x{image.shape[0]}", width="stretch")
 with faces_column:
     if not predictions:
@@ -47,9 +52,9 @@ with faces_column:
     for number, prediction in enumerate(predictions, start=1):
         with st.container(border=True):
             face_column, chart_column = st.columns([1, 2])
-            face_column.image(common.enlarge(prediction.face, 144),
+            face_column.image(enlarge(prediction.face, 144),
                               caption=f"Face {number}: {prediction.label} {prediction.confidence:.0%}")
-            chart_column.plotly_chart(common.probability_figure(prediction.probabilities, height=220),
+            chart_column.plotly_chart(probability_figure(prediction.probabilities, height=220),
                                       key=f"photo_face_{number}", config={"displayModeBar": False})
 
 if predictions:

@@ -1,12 +1,17 @@
-"""Dataset explorer: FER-2013 by split and class, image grid, mean faces, pixel intensities."""
+"""Dataset explorer: FER-2013 by split and class, image grid, mean faces, pixel intensities.
+The page holds the layout; the data set comes from :mod:`components.data_picker`."""
 
 from __future__ import annotations
 
-import common
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from components.charts import EMOTION_COLOURS, probability_figure
+from components.data_picker import data_picker
+from components.images import enlarge
+from components.model import get_classifier
+from components.page import page_header
 
 from core.data import DATA_ENV_VAR, FerDataset
 from core.labels import EMOTIONS
@@ -16,13 +21,13 @@ GRID_COLUMNS = 8
 GRID_ROWS = 4
 PAGE_SIZE = GRID_COLUMNS * GRID_ROWS
 
-common.page_header(
+page_header(
     "Dataset explorer", ":material/dataset:",
     "FER-2013 as the model saw it: 48x48 grayscale faces in seven classes. Choose the data set in the sidebar.",
 )
 
-classifier = common.get_classifier()  # optional here: without it the explorer shows no predictions
-loaded = common.data_picker("explorer")
+classifier = get_classifier()  # optional here: without it the explorer shows no predictions
+loaded = data_picker("explorer")
 if loaded is None:
     st.info(f"No data set loaded. Set `{DATA_ENV_VAR}` to fer2013.csv(.gz) before starting the app, or give a path "
             "or an upload in the sidebar.", icon=":material/database:")
@@ -117,7 +122,7 @@ for start in range(0, len(shown), GRID_COLUMNS):
             predicted = int(np.argmax(page_probabilities[start + offset]))
             mark = "✓" if predicted == dataset.labels[row] else "✗"
             caption += f" → {EMOTIONS[predicted]} {mark}"
-        columns[offset].image(common.enlarge(dataset.images[row], 96), caption=caption, width="stretch")
+        columns[offset].image(enlarge(dataset.images[row], 96), caption=caption, width="stretch")
 
 # ---------------------------------------------------------------- one face enlarged
 if len(shown):
@@ -127,7 +132,7 @@ if len(shown):
                                                   f"{dataset.usage[row]}")
     face = dataset.images[chosen]
     face_column, chart_column = st.columns([1, 2], gap="large")
-    face_column.image(common.enlarge(face, 288), caption=f"#{chosen}: labelled "
+    face_column.image(enlarge(face, 288), caption=f"#{chosen}: labelled "
                       f"{label_name(int(dataset.labels[chosen]))} ({dataset.usage[chosen]})")
     with chart_column:
         if classifier is None:
@@ -138,7 +143,7 @@ if len(shown):
             verdict = "correct" if predicted == dataset.labels[chosen] else "wrong"
             st.markdown(f"Model's prediction: **{EMOTIONS[predicted]}** {probabilities[predicted]:.0%}"
                         + (f" ({verdict})" if dataset.labels[chosen] >= 0 else ""))
-            st.plotly_chart(common.probability_figure(probabilities), key="explorer_enlarged_chart")
+            st.plotly_chart(probability_figure(probabilities), key="explorer_enlarged_chart")
 
 # ---------------------------------------------------------------- mean faces and intensities
 st.subheader(f"Mean face per class ({split.lower() if split != ALL else 'all splits'})")
@@ -148,7 +153,7 @@ for index, (mean_face, count) in enumerate(zip(faces, face_counts, strict=True))
     if mean_face is None:
         columns[index].caption(f"{EMOTIONS[index]}: no faces")
     else:
-        columns[index].image(common.enlarge(mean_face, 144), caption=f"{EMOTIONS[index]} (n={count:,})",
+        columns[index].image(enlarge(mean_face, 144), caption=f"{EMOTIONS[index]} (n={count:,})",
                              width="stretch")
 
 st.subheader("Pixel intensity histogram")
@@ -158,7 +163,7 @@ figure = go.Figure()
 for index, name in enumerate(EMOTIONS):
     if name in selected and face_counts[index]:
         figure.add_trace(go.Scatter(x=np.arange(256), y=histograms[index], mode="lines", name=name,
-                                    line=dict(color=common.EMOTION_COLOURS[index], width=2),
+                                    line=dict(color=EMOTION_COLOURS[index], width=2),
                                     hovertemplate=f"{name}: intensity %{{x}}, %{{y:.2%}}<extra></extra>"))
 figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="pixel intensity (0 = black)",
                      yaxis=dict(title="share of pixels", tickformat=".1%"), legend=dict(orientation="h", y=1.1))

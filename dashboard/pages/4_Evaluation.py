@@ -1,13 +1,17 @@
-"""Evaluation: confusion matrix with the faces behind each cell, per-class metrics, learning curves."""
+"""Evaluation: confusion matrix with the faces behind each cell, per-class metrics, learning curves.
+The page holds the layout; metrics are :mod:`core.evaluation.metrics`, figures :mod:`components.charts`.
+"""
 
 from __future__ import annotations
 
-import common
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
+from components.charts import confusion_figure, learning_curves_figure
+from components.data_picker import LoadedData, data_picker, labelled_splits
+from components.images import enlarge
+from components.model import get_classifier, load_report, model_path, model_version, predict_in_batches
+from components.page import page_header
 
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
@@ -15,24 +19,24 @@ from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
 MAX_CELL_FACES = 48
 CELL_COLUMNS = 8
 
-common.page_header(
+page_header(
     "Evaluation", ":material/analytics:",
     "How well the model does, class by class. Shows the shipped training report; choose a data set and split "
     "in the sidebar to recompute and see the faces behind each cell.",
 )
 
-classifier = common.get_classifier()
-report, report_error = common.load_report()
-model_key = f"{common.model_path()}:{common.model_version()}"
+classifier = get_classifier()
+report, report_error = load_report()
+model_key = f"{model_path()}:{model_version()}"
 
 
-def evaluate_split(loaded: common.LoadedData, split: str) -> dict:
+def evaluate_split(loaded: LoadedData, split: str) -> dict:
     """Predict every labelled face of a split in batches, with a progress bar."""
     data = loaded.dataset.split(split)
     keep = data.labels >= 0
     images, labels = data.images[keep], data.labels[keep].astype(int)
     bar = st.progress(0.0, text=f"Evaluating {split}…")
-    probabilities = common.predict_in_batches(
+    probabilities = predict_in_batches(
         classifier, images, lambda done, total: bar.progress(done / total, text=f"Evaluating {split}: "
                                                              f"{done:,} / {total:,} faces"))
     bar.empty()
@@ -42,10 +46,10 @@ def evaluate_split(loaded: common.LoadedData, split: str) -> dict:
 
 
 # ---------------------------------------------------------------- sidebar: recompute on a data set
-loaded = common.data_picker("evaluation")
+loaded = data_picker("evaluation")
 with st.sidebar:
     if loaded is not None:
-        splits = common.labelled_splits(loaded.dataset)
+        splits = labelled_splits(loaded.dataset)
         if not splits:
             st.warning("This data set has no labelled faces to evaluate on.")
         else:
@@ -91,36 +95,6 @@ if result is None and report.accuracy_without_tta is not None:
 
 
 # ---------------------------------------------------------------- confusion matrix
-def confusion_figure(matrix: np.ndarray, normalised: bool) -> go.Figure:
-    rows = matrix.sum(axis=1, keepdims=True)
-    columns = matrix.sum(axis=0, keepdims=True)
-    row_share = matrix / np.maximum(rows, 1)
-    column_share = matrix / np.maximum(columns, 1)
-    z = row_share if normalised else matrix
-    text = [[f"{row_share[i, j]:.0%}" if normalised else f"{matrix[i, j]:,}" for j in range(len(EMOTIONS))]
-            for i in range(len(EMOTIONS))]
-    figure = go.Figure(go.Heatmap(
-        z=z, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", text=text, texttemplate="%{text}",
-        zmin=0, zmax=1 if normalised else None, hoverinfo="skip",
-        colorbar=dict(title="share of true class" if normalised else "faces", tickformat=".0%" if normalised else ""),
-    ))
-    # Transparent markers over the cell centres carry the hover text and make cells clickable.
-    true_index, predicted_index = np.meshgrid(range(len(EMOTIONS)), range(len(EMOTIONS)), indexing="ij")
-    figure.add_trace(go.Scatter(
-        x=[EMOTIONS[j] for j in predicted_index.ravel()], y=[EMOTIONS[i] for i in true_index.ravel()],
-        mode="markers", marker=dict(size=44, symbol="square", color="rgba(0,0,0,0)"),
-        customdata=np.c_[matrix.ravel(), row_share.ravel(), column_share.ravel(), rows.repeat(7, axis=1).ravel()],
-        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[0]:,} of %{customdata[3]:,} faces"
-                      "<br>%{customdata[1]:.1%} of true %{y}<br>%{customdata[2]:.1%} of predicted %{x}<extra></extra>",
-        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)), showlegend=False,
-    ))
-    figure.update_layout(
-        height=480, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
-        xaxis=dict(title="predicted"), yaxis=dict(title="true", autorange="reversed"),
-    )
-    return figure
-
-
 matrix = np.array(metrics["confusion_matrix"], dtype=np.int64)
 st.subheader("Confusion matrix")
 matrix_column, cell_column = st.columns([3, 2], gap="large")
@@ -162,7 +136,7 @@ with cell_column:
         for start in range(0, len(rows), CELL_COLUMNS):
             columns = st.columns(CELL_COLUMNS)
             for offset, row in enumerate(rows[start : start + CELL_COLUMNS]):
-                columns[offset].image(common.enlarge(result["images"][row], 96),
+                columns[offset].image(enlarge(result["images"][row], 96),
                                       caption=f"{result['probabilities'][row, j]:.0%}", width="stretch")
 
 # ---------------------------------------------------------------- per-class metrics
@@ -183,24 +157,7 @@ history = report.history if report is not None else None
 if not history or not history.get("epoch"):
     st.caption("The report has no training history.")
 else:
-    history = pd.DataFrame(history)
-    epochs = history["epoch"] + 1
-    panels = [("loss", "loss"), ("accuracy", "accuracy")] + (
-        [("learning_rate", "learning rate")] if "learning_rate" in history else [])
-    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels])
-    for column, (name, _) in enumerate(panels, start=1):
-        figure.add_trace(go.Scatter(x=epochs, y=history[name], name="Training" if name != "learning_rate" else
-                                    "learning rate", line=dict(color="#1f77b4"), legendgroup=name,
-                                    showlegend=column == 1), row=1, col=column)
-        if f"val_{name}" in history:
-            figure.add_trace(go.Scatter(x=epochs, y=history[f"val_{name}"], name="PublicTest",
-                                        line=dict(color="#ff7f0e"), legendgroup=f"val_{name}",
-                                        showlegend=column == 1), row=1, col=column)
-        figure.update_xaxes(title_text="epoch", row=1, col=column)
-    if report.best_epoch is not None:
-        for column in range(1, len(panels) + 1):
-            figure.add_vline(x=report.best_epoch, line_dash="dot", line_color="grey", row=1, col=column)
-    figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    figure = learning_curves_figure(pd.DataFrame(history), report.best_epoch)
     st.plotly_chart(figure, key="evaluation_curves")
     st.caption(f"Training vs PublicTest per epoch; dotted line: the best epoch ({report.best_epoch or '?'}), "
                "whose weights were kept.")

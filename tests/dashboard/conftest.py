@@ -24,7 +24,7 @@ for folder in (str(REPO), str(DASHBOARD)):
         sys.path.insert(0, folder)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# aiortc's pylibsrtp crashes the process when loaded after TensorFlow (see dashboard/common.py): load it
+# aiortc's pylibsrtp crashes the process when loaded after TensorFlow (see dashboard/components/__init__.py): load it
 # first, unless an earlier test module already imported TensorFlow (the live-page tests then fail cleanly).
 if "tensorflow" not in sys.modules:
     import pylibsrtp  # noqa: F401

@@ -10,8 +10,8 @@ import re
 
 import cv2
 import pytest
+from components.live_session import CAMERA_MESSAGES
 from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot, wait_until_idle
-from live_session import CAMERA_MESSAGES
 
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector

@@ -11,8 +11,14 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
+from components.live_session import (
+    TIMELINE_COLUMNS,
+    LiveSession,
+    make_video_callback,
+    parse_ice_servers,
+    rtc_configuration,
+)
 from dash_support import paste_faces
-from live_session import TIMELINE_COLUMNS, LiveSession, make_video_callback, parse_ice_servers, rtc_configuration
 
 from core.labels import EMOTIONS
 

@@ -11,8 +11,8 @@ import av
 import cv2
 import numpy as np
 import pytest
+from components.live_session import LiveSession, make_video_callback
 from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste_faces, png, texts
-from live_session import LiveSession, make_video_callback
 
 from core.analysis.live import LiveAnalyzer
 from core.evaluation.metrics import classification_metrics

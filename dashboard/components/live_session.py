@@ -1,4 +1,5 @@
 """Glue between the webcam's video thread and the live page's script thread.
+Owns LiveSession (the lock-guarded results), make_video_callback, the ICE/RTC configuration and camera messages.
 
 The video callback runs in a worker thread where ``st.*`` does not work: it hands each
 frame's result to a lock-guarded :class:`LiveSession`, and the page polls that object.

@@ -1,0 +1,91 @@
+"""Charts of what the model says and how well it does; emotions coloured like the boxes drawn on frames.
+Owns EMOTION_COLOURS, probability_figure, probability_table, confusion_figure and learning_curves_figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.analysis.annotate import EMOTION_COLOURS_BGR
+from core.labels import EMOTIONS
+
+EMOTION_COLOURS = tuple(f"#{r:02x}{g:02x}{b:02x}" for b, g, r in EMOTION_COLOURS_BGR)
+"""One CSS colour per emotion (label order), the same as the boxes drawn on frames."""
+
+
+def probability_figure(probabilities: np.ndarray, height: int = 260, title: str | None = None) -> go.Figure:
+    """Horizontal bars, one per emotion in label order, coloured like the boxes on the video."""
+    values = np.asarray(probabilities, dtype=float)
+    figure = go.Figure(
+        go.Bar(
+            x=values, y=list(EMOTIONS), orientation="h", marker_color=list(EMOTION_COLOURS),
+            text=[f"{value:.0%}" for value in values], textposition="auto",
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title,
+        xaxis=dict(range=[0, 1.04], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%"),
+        yaxis=dict(autorange="reversed"), showlegend=False,
+    )
+    return figure
+
+
+def probability_table(probabilities: np.ndarray) -> dict[str, str]:
+    return {emotion: f"{value:.1%}" for emotion, value in zip(EMOTIONS, probabilities, strict=True)}
+
+
+def confusion_figure(matrix: np.ndarray, normalised: bool) -> go.Figure:
+    """The confusion matrix as a heatmap (counts or row shares) whose cells can be hovered and clicked."""
+    rows = matrix.sum(axis=1, keepdims=True)
+    columns = matrix.sum(axis=0, keepdims=True)
+    row_share = matrix / np.maximum(rows, 1)
+    column_share = matrix / np.maximum(columns, 1)
+    z = row_share if normalised else matrix
+    text = [[f"{row_share[i, j]:.0%}" if normalised else f"{matrix[i, j]:,}" for j in range(len(EMOTIONS))]
+            for i in range(len(EMOTIONS))]
+    figure = go.Figure(go.Heatmap(
+        z=z, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", text=text, texttemplate="%{text}",
+        zmin=0, zmax=1 if normalised else None, hoverinfo="skip",
+        colorbar=dict(title="share of true class" if normalised else "faces", tickformat=".0%" if normalised else ""),
+    ))
+    # Transparent markers over the cell centres carry the hover text and make cells clickable.
+    true_index, predicted_index = np.meshgrid(range(len(EMOTIONS)), range(len(EMOTIONS)), indexing="ij")
+    figure.add_trace(go.Scatter(
+        x=[EMOTIONS[j] for j in predicted_index.ravel()], y=[EMOTIONS[i] for i in true_index.ravel()],
+        mode="markers", marker=dict(size=44, symbol="square", color="rgba(0,0,0,0)"),
+        customdata=np.c_[matrix.ravel(), row_share.ravel(), column_share.ravel(), rows.repeat(7, axis=1).ravel()],
+        hovertemplate="true %{y} → predicted %{x}<br>%{customdata[0]:,} of %{customdata[3]:,} faces"
+                      "<br>%{customdata[1]:.1%} of true %{y}<br>%{customdata[2]:.1%} of predicted %{x}<extra></extra>",
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)), showlegend=False,
+    ))
+    figure.update_layout(
+        height=480, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
+        xaxis=dict(title="predicted"), yaxis=dict(title="true", autorange="reversed"),
+    )
+    return figure
+
+
+def learning_curves_figure(history: pd.DataFrame, best_epoch: int | None) -> go.Figure:
+    """Loss, accuracy (and learning rate when recorded) per epoch, Training against PublicTest."""
+    epochs = history["epoch"] + 1
+    panels = [("loss", "loss"), ("accuracy", "accuracy")] + (
+        [("learning_rate", "learning rate")] if "learning_rate" in history else [])
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels])
+    for column, (name, _) in enumerate(panels, start=1):
+        figure.add_trace(go.Scatter(x=epochs, y=history[name], name="Training" if name != "learning_rate" else
+                                    "learning rate", line=dict(color="#1f77b4"), legendgroup=name,
+                                    showlegend=column == 1), row=1, col=column)
+        if f"val_{name}" in history:
+            figure.add_trace(go.Scatter(x=epochs, y=history[f"val_{name}"], name="PublicTest",
+                                        line=dict(color="#ff7f0e"), legendgroup=f"val_{name}",
+                                        showlegend=column == 1), row=1, col=column)
+        figure.update_xaxes(title_text="epoch", row=1, col=column)
+    if best_epoch is not None:
+        for column in range(1, len(panels) + 1):
+            figure.add_vline(x=best_epoch, line_dash="dot", line_color="grey", row=1, col=column)
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return figure

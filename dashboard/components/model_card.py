@@ -1,0 +1,87 @@
+"""The model card: what model the app runs, how well it does and how it was trained, from its report.json.
+Owns model_card (a TrainingReport, or why there is none, as a bordered panel).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from components.model import display_path, model_path
+from core.evaluation.report import TrainingReport
+
+
+def _format_when(stamp: str | None) -> str:
+    if not stamp:
+        return "an unknown date"
+    try:
+        return datetime.fromisoformat(stamp.replace("+0000", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp
+
+
+def _format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "an unknown time"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def model_card(report: TrainingReport | None, error: str | None = None) -> None:
+    """Parameters, PublicTest accuracy and how the model in use was trained, from its report."""
+    path = model_path()
+    with st.container(border=True):
+        st.subheader(":material/memory: Model card")
+        st.caption(f"`{display_path(path)}`")
+        if report is None:
+            st.warning(f"No training report to show: {error}")
+            return
+        config = report.config
+        columns = st.columns(2) + st.columns(2)
+        split = report.evaluated_on
+        tta = " (flip TTA)" if report.flip_tta else ""
+        columns[0].metric(f"{split} accuracy{tta}", f"{report.accuracy:.1%}")
+        if report.accuracy_without_tta is not None:
+            columns[1].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
+        columns[2].metric("Parameters", f"{report.parameters:,}")
+        epochs = report.epochs_run if report.epochs_run is not None else len(report.history.get("epoch", []))
+        best = f" (best {report.best_epoch})" if report.best_epoch is not None else ""
+        columns[3].metric("Epochs", f"{epochs}{best}")
+        trained_on = report.split_sizes.get(report.training_split)
+        data = Path(report.data_file or "").name or "FER-2013"
+        sha = report.data_sha256 or ""
+        text = (f"Trained **{_format_when(report.finished)}** in "
+                f"{_format_duration(report.training_seconds)} on `{data}`")
+        if sha:
+            text += f" (sha256 `{sha[:12]}…`)"
+        if isinstance(trained_on, int):
+            text += f": {trained_on:,} training faces"
+        text += f"; accuracy measured on {report.samples:,} {split} faces"
+        st.markdown(text + ".")
+        exported = report.exported_epoch
+        if exported and exported != report.best_epoch:
+            st.caption(
+                f"The model is the last epoch ({exported}, `--export last`), where the learning-rate schedule "
+                f"ends; epoch {report.best_epoch} had the best PublicTest accuracy without TTA."
+            )
+        if report.accuracy_lite is not None:
+            st.caption(
+                f"This app runs the model converted to LiteRT with int8 weights: {report.accuracy_lite:.2%} on "
+                f"{split} with flip TTA, against {report.accuracy:.2%} for the float32 model."
+            )
+        if config:
+            augment = ", ".join(
+                f"{name} {config[name]}" for name in ("flip", "shift", "rotation_degrees", "zoom") if name in config
+            )
+            st.caption(
+                f"CNN filters {config.get('filters', '?')}, batch {config.get('batch_size', '?')}, "
+                f"learning rate {config.get('learning_rate', '?')} (warm-up {config.get('warmup_epochs', 0)} epochs), "
+                f"label smoothing {config.get('label_smoothing', 0)}, early-stopping patience "
+                f"{config.get('patience', '?')}, mixed precision {config.get('mixed_precision', False)}; "
+                f"augmentation: {augment or 'none'}."
+            )
+            with st.expander("Full training configuration"):
+                st.json(config, expanded=True)
