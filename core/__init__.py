@@ -1,1 +1,3 @@
-"""Facial emotion recognition library: data, preprocessing, model, training, evaluation."""
+"""Facial emotion recognition library, one package per job; dependencies run down only (see README.md).
+Ground: labels, data, vision. Middle: model. Top: analysis, adversarial, evaluation.
+"""

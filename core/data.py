@@ -1,4 +1,5 @@
 """Load FER-2013 in any of its layouts into uint8 arrays.
+Owns FerDataset, load_dataset, DataFormatError, the data path (FER2013_PATH) and the parse cache (cache_dir).
 
 Layouts:
 - Kaggle's ``fer2013.csv`` (``emotion,pixels,Usage``), plain or gzip-compressed;

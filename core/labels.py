@@ -1,4 +1,6 @@
-"""The FER-2013 label set and image geometry shared by every part of the project."""
+"""The FER-2013 label set and image geometry shared by every part of the project.
+Owns EMOTIONS (label order 0..6), the split names and the 48x48 face size.
+"""
 
 EMOTIONS: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 NUM_CLASSES = len(EMOTIONS)
