@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the metrics to this JSON file")
     evaluate.add_argument(
         "--backend",
-        choices=["lite", "keras"],  # core.inference.BACKENDS, spelled out so --help needs no TensorFlow
+        choices=["lite", "keras"],  # core.model.classifier.BACKENDS, spelled out so --help needs no TensorFlow
         default="lite",
         help="lite: the int8 LiteRT model the product runs (default); keras: the float32 Keras model",
     )
