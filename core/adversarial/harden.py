@@ -86,7 +86,7 @@ def harden(
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(tuned.trainable_variables)
     loss_function = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
-    augmenter = augmentation(TrainConfig(seed=seed)) if augment else None
+    augmenter = augmentation(TrainConfig(seed=seed), seed) if augment else None
 
     @tf.function(reduce_retracing=True)
     def train_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
