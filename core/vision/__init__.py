@@ -1,0 +1,1 @@
+"""Images in: decode an image file, and (soon) detect, align and crop faces."""
