@@ -299,7 +299,7 @@ def _read_table(path: Path, max_rows: int, max_bytes: int) -> pd.DataFrame:
             with _BoundedStream(path, max_rows, max_bytes) as stream:
                 return pd.read_csv(stream, dtype=strings, engine="c")
     except pd.errors.EmptyDataError as error:
-        raise DataFormatError(f"{path}: the file is empty") from error
+        raise DataFormatError(f"{path}: no header line (the file is empty or not a CSV file)") from error
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise DataFormatError(f"{path}: corrupt or truncated gzip data") from error
     except UnicodeDecodeError as error:

@@ -64,26 +64,28 @@ def _read_file(path: Path) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ImageDecodeError("no such file") from None
-    except IsADirectoryError:
-        raise ImageDecodeError("a folder, not an image file") from None
     except OSError as error:
         raise ImageDecodeError(f"cannot open the file ({error.strerror})") from None
-    with open(descriptor, "rb") as handle:
+    try:
         info = os.fstat(descriptor)
         if stat.S_ISDIR(info.st_mode):
             raise ImageDecodeError("a folder, not an image file")
         if not stat.S_ISREG(info.st_mode):
             raise ImageDecodeError("not an image file (not a regular file)")
-        try:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as error:
-            raise ImageDecodeError(f"cannot read the file ({error.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ImageDecodeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageDecodeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
+        with open(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # bounded: a /proc file says it is empty whatever it holds
+    except OSError as error:
+        raise ImageDecodeError(f"cannot read the file ({error.strerror})") from None
+    finally:
+        os.close(descriptor)
     return data
 
 
 def _decode(data: bytes, max_pixels: int, max_side: int | None) -> np.ndarray:
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageDecodeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
     orientation = _read_header(data, max_pixels)
     try:
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
