@@ -53,7 +53,8 @@ UNLABELLED = -1
 MAX_ROWS = 100_000
 """Rows (lines) in a CSV, images in a folder: FER-2013 has 35,887 faces; about 2.8 times that."""
 MAX_CSV_BYTES = 512 * 2**20
-"""Decompressed CSV text: FER-2013 is 287 MiB; 1.8 times that, about 2.5 GB of peak memory to parse."""
+"""Decompressed CSV text: the full Kaggle FER-2013 is 287 MiB; 1.8 times that. Parsing peaks at about 6 times
+the text (1.5 GB for shared/'s 258 MiB copy), so about 3 GB at the limit."""
 CACHE_FORMAT = 2
 """Part of every cache key: bump it when parsing changes what a file gives."""
 SEED_FILES = ("train.csv", "test_with_emotions.csv", "test.csv")
