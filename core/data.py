@@ -180,7 +180,8 @@ def load_dataset(
     """Load a CSV file (any layout above), a seed folder or an image folder, within the limits given.
 
     With ``use_cache`` a CSV that parsed without bad rows is kept as ``.npz`` under
-    :func:`cache_dir`, keyed by :func:`_cache_key`, and read from there next time.
+    :func:`cache_dir`, keyed by its content, its name, the options and :data:`CACHE_FORMAT`, and read
+    from there next time.
     """
     path = Path(path)
     if path.is_dir():
