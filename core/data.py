@@ -9,14 +9,21 @@ Layouts:
 
 Every problem is reported as a :class:`DataFormatError` naming the file, the row (its line
 number in the file, header = line 1) and what is wrong. ``skip_bad_rows=True`` drops bad
-rows instead and records how many and why in :attr:`FerDataset.skipped`.
+rows instead and records how many and why in :attr:`FerDataset.skipped`. Messages never quote
+the file's content (a path typed in the browser may name a file the user could not read):
+they say where the problem is and what kind it is.
+
+A CSV is read through a stream that stops at :data:`MAX_CSV_BYTES` of (decompressed) text or
+:data:`MAX_ROWS` lines, so a compressed bomb is refused before it fills memory.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
+import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +34,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from core.cache import cache_dir
+from core.data_roots import DATA_ENV_VAR
 from core.labels import (
     EMOTIONS,
     IMAGE_SIZE,
@@ -39,10 +48,16 @@ from core.labels import (
     UNSPLIT,
     emotion_index,
 )
+from core.vision.image import ImageDecodeError, decode_image
 
-DATA_ENV_VAR = "FER2013_PATH"
-CACHE_ENV_VAR = "FER_CACHE_DIR"
 UNLABELLED = -1
+MAX_ROWS = 100_000
+"""Rows (lines) in a CSV, images in a folder: FER-2013 has 35,887 faces; about 2.8 times that."""
+MAX_CSV_BYTES = 512 * 2**20
+"""Decompressed CSV text: the full Kaggle FER-2013 is 287 MiB; 1.8 times that. Parsing peaks at about 6 times
+the text (1.5 GB for shared/'s 258 MiB copy), so about 3 GB at the limit."""
+CACHE_FORMAT = 2
+"""Part of every cache key: bump it when parsing changes what a file gives."""
 SEED_FILES = ("train.csv", "test_with_emotions.csv", "test.csv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _SPLIT_FOLDERS = {
@@ -95,7 +110,9 @@ class FerDataset:
 
     def split(self, usage: str) -> FerDataset:
         """The rows of one split (``Training``, ``PublicTest``, ``PrivateTest``, ``Unsplit``)."""
-        mask = self.usage == usage
+        return self._rows(self.usage == usage)
+
+    def _rows(self, mask: np.ndarray) -> FerDataset:
         return FerDataset(self.images[mask], self.labels[mask], self.usage[mask], self.source)
 
     @property
@@ -103,12 +120,28 @@ class FerDataset:
         return [name for name in (*SPLITS, UNSPLIT) if (self.usage == name).any()]
 
     def evaluation_split(self) -> FerDataset:
-        """PrivateTest if present, else PublicTest, else every labelled row."""
+        """The labelled rows of PrivateTest if any, else of PublicTest, else every labelled row."""
+        labelled = self.labels != UNLABELLED
         for name in (PRIVATE_TEST, PUBLIC_TEST):
-            if (self.usage == name).any():
-                return self.split(name)
-        mask = self.labels != UNLABELLED
-        return FerDataset(self.images[mask], self.labels[mask], self.usage[mask], self.source)
+            if (labelled & (self.usage == name)).any():
+                return self._rows(labelled & (self.usage == name))
+        return self._rows(labelled)
+
+
+def require_labels(dataset: FerDataset, purpose: str) -> None:
+    """Refuse to ``purpose`` (e.g. "train", "evaluate") a data set without emotion labels.
+
+    Unsplit rows (the seed's unlabelled ``test.csv``) may lack labels; rows of a named split may not.
+    """
+    unlabelled = dataset.labels == UNLABELLED
+    if unlabelled.all():
+        raise DataFormatError(f"{dataset.source} has no emotion labels: cannot {purpose} (no 'emotion' column)")
+    in_splits = unlabelled & (dataset.usage != UNSPLIT)
+    if in_splits.any():
+        names = ", ".join(sorted(set(dataset.usage[in_splits])))
+        raise DataFormatError(
+            f"{dataset.source}: {int(in_splits.sum()):,} {names} rows have no emotion label: cannot {purpose}"
+        )
 
 
 def resolve_data_path(path: str | os.PathLike | None) -> Path:
@@ -130,31 +163,41 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def cache_dir() -> Path:
-    """Where parsed CSV files are kept: ``$FER_CACHE_DIR``, else ``~/.cache/fer-emotion``."""
-    return Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache" / "fer-emotion")
+def _cache_key(path: Path, skip_bad_rows: bool) -> str:
+    """SHA-256 of everything that shapes a parsed file: the content, the name (it decides the split
+    of a seed file), the options and :data:`CACHE_FORMAT`."""
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{path.name}\0{skip_bad_rows}\0".encode())
+    digest.update(bytes.fromhex(file_sha256(path)))
+    return digest.hexdigest()
 
 
-def load_dataset(path: str | os.PathLike, skip_bad_rows: bool = False, use_cache: bool = False) -> FerDataset:
-    """Load a CSV file (any layout above), a seed folder or an image folder.
+def load_dataset(
+    path: str | os.PathLike,
+    skip_bad_rows: bool = False,
+    use_cache: bool = False,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_CSV_BYTES,
+) -> FerDataset:
+    """Load a CSV file (any layout above), a seed folder or an image folder, within the limits given.
 
     With ``use_cache`` a CSV that parsed without bad rows is kept as ``.npz`` under
-    :func:`cache_dir`, keyed by the file's SHA-256, and read from there next time.
+    :func:`cache_dir`, keyed by its content, its name, the options and :data:`CACHE_FORMAT`, and read
+    from there next time.
     """
     path = Path(path)
     if path.is_dir():
         if any((path / name).is_file() for name in SEED_FILES):
-            return _load_seed_folder(path, skip_bad_rows)
-        return load_image_folder(path)
+            return _load_seed_folder(path, skip_bad_rows, max_rows, max_bytes)
+        return load_image_folder(path, max_rows)
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file or folder")
     if not use_cache:
-        return load_csv(path, skip_bad_rows)
-    cached = cache_dir() / f"{file_sha256(path)}.npz"
+        return load_csv(path, skip_bad_rows, max_rows, max_bytes)
+    cached = cache_dir() / f"{_cache_key(path, skip_bad_rows)}.npz"
     if cached.is_file():
         with np.load(cached, allow_pickle=False) as arrays:
             return FerDataset(arrays["images"], arrays["labels"], arrays["usage"].astype(object), str(path))
-    data = load_csv(path, skip_bad_rows)
+    data = load_csv(path, skip_bad_rows, max_rows, max_bytes)
     if not data.skipped:
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".tmp.npz")
@@ -163,12 +206,12 @@ def load_dataset(path: str | os.PathLike, skip_bad_rows: bool = False, use_cache
     return data
 
 
-def _load_seed_folder(folder: Path, skip_bad_rows: bool) -> FerDataset:
+def _load_seed_folder(folder: Path, skip_bad_rows: bool, max_rows: int, max_bytes: int) -> FerDataset:
     # test.csv holds the same faces as test_with_emotions.csv without labels: read it only alone.
     names = [name for name in SEED_FILES if (folder / name).is_file()]
     if "test_with_emotions.csv" in names and "test.csv" in names:
         names.remove("test.csv")
-    parts = [load_csv(folder / name, skip_bad_rows) for name in names]
+    parts = [load_csv(folder / name, skip_bad_rows, max_rows, max_bytes) for name in names]
     return FerDataset(
         images=np.concatenate([part.images for part in parts]),
         labels=np.concatenate([part.labels for part in parts]),
@@ -178,12 +221,16 @@ def _load_seed_folder(folder: Path, skip_bad_rows: bool) -> FerDataset:
     )
 
 
-def load_csv(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDataset:
+def load_csv(
+    path: str | os.PathLike, skip_bad_rows: bool = False, max_rows: int = MAX_ROWS, max_bytes: int = MAX_CSV_BYTES
+) -> FerDataset:
     """Parse a FER-2013 CSV (``.csv`` or ``.csv.gz``) with vectorised pixel parsing."""
     path = Path(path)
-    frame = _read_table(path)
+    frame = _read_table(path, max_rows, max_bytes)
     if "pixels" not in frame.columns:
-        raise DataFormatError(f"{path}: missing column 'pixels' (found: {', '.join(map(str, frame.columns))})")
+        raise DataFormatError(
+            f"{path}: missing column 'pixels' (the first line must be the header emotion,pixels,Usage)"
+        )
     if len(frame) == 0:
         raise DataFormatError(f"{path}: no data rows")
     line_numbers = np.arange(len(frame)) + 2
@@ -194,7 +241,7 @@ def load_csv(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDataset
     pixel_text = frame["pixels"].fillna("").astype(str).str.strip().tolist()
     counts = np.array([text.count(" ") + 1 if text else 0 for text in pixel_text])
     for row in np.flatnonzero(counts != NUM_PIXELS):
-        problems.setdefault(int(row), f"expected {NUM_PIXELS} pixels, found {counts[row]}")
+        problems.setdefault(int(row), _describe_pixel_count(pixel_text[row]))
 
     good = np.ones(len(frame), dtype=bool)
     good[list(problems)] = False
@@ -213,33 +260,67 @@ def load_csv(path: str | os.PathLike, skip_bad_rows: bool = False) -> FerDataset
     return FerDataset(images, labels[good], usage[good], str(path), messages)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+class _BoundedStream(io.RawIOBase):
+    """A binary stream (gzip-decompressed for ``.gz``) that raises :class:`DataFormatError` past its limits."""
+
+    def __init__(self, path: Path, max_rows: int, max_bytes: int) -> None:
+        super().__init__()
+        self._path, self._max_rows, self._max_bytes = path, max_rows, max_bytes
+        self._raw = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+        self._bytes = self._lines = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._raw.readinto(buffer)
+        self._bytes += count
+        self._lines += memoryview(buffer)[:count].tobytes().count(b"\n")
+        if self._bytes > self._max_bytes:
+            raise DataFormatError(f"{self._path}: more than {self._max_bytes / 2**20:g} MiB of CSV text (the limit)")
+        if self._lines > self._max_rows + 1:  # the header line, then one line per row
+            raise DataFormatError(f"{self._path}: more than {self._max_rows:,} rows (the limit)")
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _read_table(path: Path, max_rows: int, max_bytes: int) -> pd.DataFrame:
     """The CSV as strings: pyarrow's multithreaded reader, or pandas' C reader where pyarrow refuses a file.
 
     The C reader keeps a short row (its missing fields empty, so the row check names it) and says
-    on which line a long row is; pyarrow only says that some row is malformed.
+    on which line a long row is; pyarrow only says that some row is malformed (and quotes it).
     """
     strings = {"pixels": str, "Usage": str}
     try:
         try:
-            return pd.read_csv(path, dtype=strings, engine="pyarrow")
+            with _BoundedStream(path, max_rows, max_bytes) as stream:
+                return pd.read_csv(stream, dtype=strings, engine="pyarrow")
         except (pd.errors.ParserError, pa.ArrowInvalid):
-            return pd.read_csv(path, dtype=strings, engine="c")
+            with _BoundedStream(path, max_rows, max_bytes) as stream:
+                return pd.read_csv(stream, dtype=strings, engine="c")
     except pd.errors.EmptyDataError as error:
-        raise DataFormatError(f"{path}: the file is empty") from error
+        raise DataFormatError(f"{path}: no header line (the file is empty or not a CSV file)") from error
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DataFormatError(f"{path}: corrupt or truncated gzip data ({error})") from error
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataFormatError(f"{path}: corrupt or truncated gzip data") from error
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{path}: not a readable CSV file (not UTF-8 text)") from error
+    except pd.errors.ParserError as error:  # pandas' C reader names a line, never its content
         raise DataFormatError(f"{path}: not a readable CSV file ({error})") from error
 
 
 def _parse_labels(frame: pd.DataFrame, problems: dict[int, str]) -> np.ndarray:
     if "emotion" not in frame.columns:
         return np.full(len(frame), UNLABELLED, dtype=np.int8)
-    numeric = pd.to_numeric(frame["emotion"], errors="coerce")
+    cells = frame["emotion"]
+    numeric = pd.to_numeric(cells, errors="coerce")
     valid = numeric.notna() & (numeric % 1 == 0) & numeric.between(0, NUM_CLASSES - 1)
     for row in np.flatnonzero(~valid.to_numpy()):
-        problems[int(row)] = f"label {str(frame['emotion'].iloc[row])!r} is not an integer in 0..{NUM_CLASSES - 1}"
+        cell = cells.iloc[row]
+        empty = pd.isna(cell) or not str(cell).strip()
+        problems[int(row)] = "label is empty" if empty else f"label is not an integer in 0..{NUM_CLASSES - 1}"
     return numeric.where(valid, UNLABELLED).astype(np.int8).to_numpy()
 
 
@@ -250,7 +331,7 @@ def _parse_usage(frame: pd.DataFrame, path: Path, problems: dict[int, str]) -> n
     usage = frame["Usage"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
     known = np.isin(usage, SPLITS)
     for row in np.flatnonzero(~known):
-        problems.setdefault(int(row), f"Usage {usage[row]!r} is not Training, PublicTest or PrivateTest")
+        problems.setdefault(int(row), "Usage is empty" if not usage[row] else f"Usage is not {', '.join(SPLITS)}")
     return usage
 
 
@@ -281,17 +362,27 @@ def _parse_pixels(texts: list[str], rows: np.ndarray, problems: dict[int, str]) 
     return images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _describe_pixel_count(text: str) -> str:
+    found = len(text.split())
+    if found == NUM_PIXELS:
+        return "pixels must be separated by single spaces (found tabs, line breaks or repeated spaces)"
+    return f"expected {NUM_PIXELS} pixels, found {found}"
+
+
 def _describe_bad_values(text: str) -> str:
     for position, token in enumerate(text.split(), start=1):
-        if not token.isdigit():
-            return f"pixel {position} is {token!r}, not an integer"
-        if int(token) > 255:
-            return f"pixel {position} is {token}, outside 0..255"
+        if not _INTEGER.fullmatch(token):
+            return f"pixel {position} is not an integer"
+        if not 0 <= int(token) <= 255:
+            return f"pixel {position} is outside 0..255"
     return ""
 
 
-def load_image_folder(root: str | os.PathLike) -> FerDataset:
-    """Read ``ROOT/<split>/<class>/*`` images as 48x48 grayscale faces."""
+def load_image_folder(root: str | os.PathLike, max_rows: int = MAX_ROWS) -> FerDataset:
+    """Read ``ROOT/<split>/<class>/*`` images as 48x48 grayscale faces, at most ``max_rows`` of them."""
     root = Path(root)
     images, labels, usage, skipped = [], [], [], []
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -307,9 +398,12 @@ def load_image_folder(root: str | os.PathLike) -> FerDataset:
             for file in sorted(class_dir.iterdir()):
                 if file.suffix.lower() not in IMAGE_SUFFIXES:
                     continue
-                image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
-                if image is None:
-                    skipped.append(f"{file}: not a readable image")
+                if len(images) == max_rows:
+                    raise DataFormatError(f"{root}: more than {max_rows:,} images (the limit)")
+                try:
+                    image = cv2.cvtColor(decode_image(file), cv2.COLOR_BGR2GRAY)
+                except ImageDecodeError as error:
+                    skipped.append(str(error))
                     continue
                 if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
                     image = cv2.resize(image, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)

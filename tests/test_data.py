@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.data import DataFormatError, load_dataset, resolve_data_path
+from core.data import DataFormatError, load_dataset, require_labels, resolve_data_path
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST, TRAINING, UNSPLIT
 
 
@@ -98,14 +98,17 @@ def test_evaluation_split_prefers_private_then_public(tmp_path):
     [
         ({"emotion": 1, "pixels": _pixels(count=2303), "Usage": TRAINING}, "expected 2304 pixels, found 2303"),
         ({"emotion": 1, "pixels": _pixels(count=2305), "Usage": TRAINING}, "expected 2304 pixels, found 2305"),
-        ({"emotion": 1, "pixels": "12.5 " + _pixels(count=2303), "Usage": TRAINING}, "pixel 1 is '12.5'"),
-        ({"emotion": 1, "pixels": _pixels(count=2303) + " x", "Usage": TRAINING}, "pixel 2304 is 'x'"),
-        ({"emotion": 1, "pixels": "256 " + _pixels(count=2303), "Usage": TRAINING}, "outside 0..255"),
-        ({"emotion": 1, "pixels": "-1 " + _pixels(count=2303), "Usage": TRAINING}, "pixel 1 is '-1'"),
-        ({"emotion": 7, "pixels": _pixels(), "Usage": TRAINING}, "label '7' is not an integer in 0..6"),
-        ({"emotion": "happy", "pixels": _pixels(), "Usage": TRAINING}, "label 'happy'"),
+        ({"emotion": 1, "pixels": "12.5 " + _pixels(count=2303), "Usage": TRAINING}, "pixel 1 is not an integer"),
+        ({"emotion": 1, "pixels": _pixels(count=2303) + " x", "Usage": TRAINING}, "pixel 2304 is not an integer"),
+        ({"emotion": 1, "pixels": _pixels(count=2303) + " \u00b2", "Usage": TRAINING}, "pixel 2304 is not an integer"),
+        ({"emotion": 1, "pixels": "256 " + _pixels(count=2303), "Usage": TRAINING}, "pixel 1 is outside 0..255"),
+        ({"emotion": 1, "pixels": "-1 " + _pixels(count=2303), "Usage": TRAINING}, "pixel 1 is outside 0..255"),
+        ({"emotion": 1, "pixels": "\t".join(["9"] * 2304), "Usage": TRAINING}, "separated by single spaces"),
+        ({"emotion": 7, "pixels": _pixels(), "Usage": TRAINING}, "label is not an integer in 0..6"),
+        ({"emotion": "happy", "pixels": _pixels(), "Usage": TRAINING}, "label is not an integer in 0..6"),
+        ({"emotion": None, "pixels": _pixels(), "Usage": TRAINING}, "label is empty"),
         ({"emotion": 1, "pixels": "", "Usage": TRAINING}, "expected 2304 pixels, found 0"),
-        ({"emotion": 1, "pixels": _pixels(), "Usage": "Validation"}, "Usage 'Validation'"),
+        ({"emotion": 1, "pixels": _pixels(), "Usage": "Validation"}, "Usage is not Training, PublicTest, PrivateTest"),
     ],
 )
 def test_a_bad_row_is_named_by_file_and_line(tmp_path, bad_row, message):
@@ -134,7 +137,7 @@ def test_rows_with_missing_or_extra_fields_are_named(tmp_path):
     good = f"2,{_pixels(7)},{TRAINING}"
     short = tmp_path / "short.csv"
     short.write_text(f"emotion,pixels,Usage\n{good}\n3,{_pixels(9)}\n{good}\n")
-    with pytest.raises(DataFormatError, match=r"short.csv row 3: Usage '' is not Training"):
+    with pytest.raises(DataFormatError, match=r"short.csv row 3: Usage is empty"):
         load_dataset(short)
     assert len(load_dataset(short, skip_bad_rows=True)) == 2
     long = tmp_path / "long.csv"
@@ -211,6 +214,66 @@ def test_cache_returns_the_same_faces_and_follows_the_file(fer_frame, tmp_path, 
     assert again.usage.tolist() == first.usage.tolist() and again.labels.tolist() == first.labels.tolist()
     fer_frame.head(3).to_csv(path, index=False)  # a changed file is parsed anew
     assert len(load_dataset(path, use_cache=True)) == 3
+
+
+def test_the_cache_is_keyed_by_name_and_options_too(tmp_path, monkeypatch):
+    """The same bytes as train.csv and as test_with_emotions.csv are different splits."""
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
+    train = _write(tmp_path, [{"emotion": 3, "pixels": _pixels()}], "train.csv")
+    test = tmp_path / "other" / "test_with_emotions.csv"
+    test.parent.mkdir()
+    test.write_bytes(train.read_bytes())
+    assert load_dataset(train, use_cache=True).usage.tolist() == [TRAINING]
+    assert load_dataset(test, use_cache=True).usage.tolist() == [UNSPLIT]
+    assert load_dataset(test, use_cache=True, skip_bad_rows=True).usage.tolist() == [UNSPLIT]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3
+
+
+def test_cache_dir_loads_no_data_libraries():
+    """core.lite needs only the cache folder: importing it must not load pandas or pyarrow."""
+    code = "import sys, core.cache; sys.exit(bool({'pandas', 'pyarrow'} & set(sys.modules)))"
+    repo = Path(__file__).resolve().parent.parent
+    assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0
+
+
+def test_unlabelled_data_cannot_be_trained_or_evaluated(tmp_path):
+    rows = [{"pixels": _pixels(), "Usage": usage} for usage in [TRAINING, PUBLIC_TEST, PRIVATE_TEST]]
+    data = load_dataset(_write(tmp_path, rows, "kaggle_without_labels.csv"))
+    assert len(data.evaluation_split()) == 0
+    for purpose in ("train", "evaluate"):
+        with pytest.raises(DataFormatError, match=rf"without_labels.csv has no emotion labels: cannot {purpose}"):
+            require_labels(data, purpose)
+
+
+def test_labels_are_required_in_named_splits_only(tmp_path):
+    _write(tmp_path, [{"emotion": 3, "pixels": _pixels()}], "train.csv")
+    _write(tmp_path, [{"pixels": _pixels()}], "test.csv")
+    require_labels(load_dataset(tmp_path), "train")  # the unlabelled test.csv rows are Unsplit
+    _write(tmp_path, [{"pixels": _pixels()}], "train.csv")
+    _write(tmp_path, [{"emotion": 2, "pixels": _pixels()}], "test_with_emotions.csv")
+    with pytest.raises(DataFormatError, match="1 Training rows have no emotion label: cannot train"):
+        require_labels(load_dataset(tmp_path), "train")
+
+
+def test_limits_are_parameters(tmp_path):
+    path = _write(tmp_path, [{"emotion": 3, "pixels": _pixels()}] * 3)
+    assert len(load_dataset(path, max_rows=3)) == 3
+    with pytest.raises(DataFormatError, match=r"data.csv: more than 2 rows \(the limit\)"):
+        load_dataset(path, max_rows=2)
+    with pytest.raises(DataFormatError, match=r"data.csv: more than 0.015625 MiB of CSV text \(the limit\)"):
+        load_dataset(path, max_bytes=2**14)
+
+
+def test_image_folder_skips_what_is_not_an_image(tmp_path):
+    folder = tmp_path / "train" / "happy"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "0.png"), np.full((48, 48), 50, np.uint8))
+    (folder / "1.jpg").write_text("not a photo")
+    data = load_dataset(tmp_path)
+    expected = f"{folder / '1.jpg'}: not an image file (expected JPEG, PNG, BMP, WebP or TIFF)"
+    assert len(data) == 1 and data.skipped == [expected]
+    with pytest.raises(DataFormatError, match="more than 0 images"):
+        load_dataset(tmp_path, max_rows=0)
 
 
 _LARGEST_HUGE_PAGE_REGION = """

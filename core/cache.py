@@ -1,0 +1,13 @@
+"""Where derived files (parsed CSVs, converted models) are kept; imports nothing heavy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV_VAR = "FER_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """``$FER_CACHE_DIR``, else ``~/.cache/fer-emotion``."""
+    return Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache" / "fer-emotion")
