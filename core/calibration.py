@@ -32,12 +32,13 @@ UNSURE_ACCURACY = 0.5
 """Below the uncertain threshold, the top label is wrong more often than right."""
 MIN_BIN_COUNT = 20
 """Bins with fewer faces are too noisy to set the uncertain threshold."""
-_FLOOR = 1e-12
+PROBABILITY_FLOOR = 1e-12
+"""Probabilities are floored here before the log (the exported graph does the same)."""
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log p / T)`` of probabilities (N, 7): the calibrated probabilities."""
-    scaled = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), _FLOOR, 1.0)) / temperature
+    scaled = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR, 1.0)) / temperature
     scaled -= scaled.max(axis=-1, keepdims=True)
     exponentials = np.exp(scaled)
     return exponentials / exponentials.sum(axis=-1, keepdims=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from core.calibration import apply_temperature, load_calibration
+from core.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
 from core.data import FerDataset, file_sha256
 from core.inference import EmotionClassifier, load_keras_model
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
@@ -30,15 +30,13 @@ TFLITE_FILE = "emotion_cnn.tflite"
 LABELS_FILE = "labels.txt"
 CONTRACT_FILE = "contract.json"
 PARITY_FILE = "parity.json"
-_FLOOR = 1e-12
-"""Probabilities are floored before the log, as in :func:`core.calibration.apply_temperature`."""
 
 
 def calibrated_probabilities(classifier: EmotionClassifier, temperature: float) -> Callable[[tf.Tensor], tf.Tensor]:
     """The classifier's probabilities (flip-averaged if it averages) scaled by ``temperature``: the exported graph."""
 
     def probabilities(x: tf.Tensor) -> tf.Tensor:
-        return tf.nn.softmax(tf.math.log(tf.maximum(classifier.probabilities(x), _FLOOR)) / temperature)
+        return tf.nn.softmax(tf.math.log(tf.maximum(classifier.probabilities(x), PROBABILITY_FLOOR)) / temperature)
 
     return probabilities
 
