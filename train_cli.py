@@ -1,6 +1,6 @@
 """Command line for the facial emotion recognition project.
 
-Commands: train, evaluate, predict, stream, attack, robustness, harden.
+Commands: train, evaluate, predict, stream, attack, robustness, harden, export.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """
@@ -204,6 +204,20 @@ def cmd_harden(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from core.export import export_model
+    from core.inference import default_model_path
+
+    data = _load(args) if args.data or os.environ.get(DATA_ENV_VAR) else None
+    contract = export_model(args.model or default_model_path(), args.out, int8=args.int8, data=data)
+    print(f"wrote {contract['file']} ({contract['weights']}), labels.txt and contract.json to {args.out}")
+    if "parity" in contract:
+        print(json.dumps(contract["parity"], indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     hardening.add_argument("--train-limit", type=int, help="fine-tune on this many Training faces")
     hardening.add_argument("--eval-limit", type=int, help="evaluate on this many PublicTest faces")
     hardening.set_defaults(handler=cmd_harden)
+
+    export = commands.add_parser("export", help="a LiteRT file with its contract, for use without this project")
+    export.add_argument("--out", default="runs/export")
+    export.add_argument("--int8", action="store_true", help="int8 weights (dynamic-range quantisation)")
+    _add_model_option(export)
+    _add_data_option(export, "; with data, parity.json compares the file with Keras on PublicTest")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 

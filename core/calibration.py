@@ -1,0 +1,186 @@
+"""Calibration: one temperature that makes the model's confidence mean what it says.
+
+Temperature scaling (Guo et al. 2017) divides the logits by a scalar ``T`` fitted by minimising
+log-loss on held-out faces. The product's probabilities are flip-averaged (the mean of the face's
+and its mirror's softmax), so there are no logits to divide; the standard form on probabilities is
+used instead, ``softmax(log p / T)``, i.e. ``p ** (1 / T)`` renormalised. For a plain softmax output
+this is exactly logit scaling (``log p`` is the logits up to a per-face constant); for the averaged
+output it scales the log-probabilities. ``T > 1`` softens, ``T < 1`` sharpens; the top label never
+changes, so accuracy does not either.
+
+``T`` travels with the model as a JSON sidecar: ``emotion_cnn.calibration.json`` beside
+``emotion_cnn.keras`` (see :func:`calibration_path`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn import metrics
+
+from core.labels import NUM_CLASSES, PUBLIC_TEST
+
+TEMPERATURE_BOUNDS = (0.05, 20.0)
+"""The search range of ``T``; far wider than any sane model needs."""
+DEFAULT_BINS = 15
+UNSURE_ACCURACY = 0.5
+"""Below the uncertain threshold, the top label is wrong more often than right."""
+MIN_BIN_COUNT = 20
+"""Bins with fewer faces are too noisy to set the uncertain threshold."""
+PROBABILITY_FLOOR = 1e-12
+"""Probabilities are floored here before the log (the exported graph does the same)."""
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log p / T)`` of probabilities (N, 7): the calibrated probabilities."""
+    scaled = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR, 1.0)) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exponentials = np.exp(scaled)
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true labels (natural log)."""
+    return float(metrics.log_loss(labels, probabilities, labels=list(range(NUM_CLASSES))))
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The ``T`` that minimises the log-loss of labelled faces (bounded search on ``log T``)."""
+    low, high = np.log(TEMPERATURE_BOUNDS)
+    result = minimize_scalar(
+        lambda log_t: log_loss(apply_temperature(probabilities, float(np.exp(log_t))), labels),
+        bounds=(low, high),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    return float(np.exp(result.x))
+
+
+@dataclass(frozen=True)
+class ReliabilityBins:
+    """Equal-width bins of top-label confidence: what a reliability diagram draws.
+
+    ``confidence`` and ``accuracy`` are the means over a bin's faces (NaN for an empty bin).
+    """
+
+    edges: np.ndarray
+    """(bins + 1,) from 0 to 1."""
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+
+
+def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> ReliabilityBins:
+    """Mean confidence, accuracy and face count per confidence bin (top label)."""
+    probabilities = np.asarray(probabilities)
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == np.asarray(labels)).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bin i holds (edges[i], edges[i + 1]]; a confidence of exactly 0 cannot occur with 7 classes.
+    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(index, weights=confidence, minlength=bins) / count
+        accuracy = np.bincount(index, weights=correct, minlength=bins) / count
+    return ReliabilityBins(edges, mean_confidence, accuracy, count)
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> float:
+    """ECE: the face-weighted mean gap between accuracy and confidence over equal-width bins."""
+    table = reliability_bins(probabilities, labels, bins)
+    filled = table.count > 0
+    gaps = np.abs(table.accuracy[filled] - table.confidence[filled])
+    return float((gaps * table.count[filled]).sum() / table.count.sum())
+
+
+def uncertain_threshold(probabilities: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> float:
+    """The confidence below which a label is shown as uncertain (``Neutral? 38%``).
+
+    The rule: the upper edge of the most confident bin (of at least :data:`MIN_BIN_COUNT` faces)
+    whose accuracy is under :data:`UNSURE_ACCURACY`, i.e. below it the top label is wrong more often
+    than right; 0 when no such bin exists. Compute it on calibrated probabilities.
+    """
+    table = reliability_bins(probabilities, labels, bins)
+    unsure = np.flatnonzero((table.count >= MIN_BIN_COUNT) & (table.accuracy < UNSURE_ACCURACY))
+    return float(table.edges[unsure[-1] + 1]) if len(unsure) else 0.0
+
+
+def display_label(label: str, confidence: float, threshold: float) -> str:
+    """``Happy 91%``, or ``Neutral? 38%`` when the confidence is below the uncertain threshold."""
+    return f"{label}{'?' if confidence < threshold else ''} {confidence:.0%}"
+
+
+def calibration_report(probabilities: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
+    """ECE, log-loss and the uncertain threshold before and after applying ``temperature``."""
+    calibrated = apply_temperature(probabilities, temperature)
+    return {
+        "temperature": float(temperature),
+        "faces": len(labels),
+        "accuracy": float((np.asarray(probabilities).argmax(axis=1) == labels).mean()),
+        "ece_before": expected_calibration_error(probabilities, labels),
+        "ece_after": expected_calibration_error(calibrated, labels),
+        "log_loss_before": log_loss(probabilities, labels),
+        "log_loss_after": log_loss(calibrated, labels),
+        "uncertain_below": uncertain_threshold(calibrated, labels),
+        "bins": DEFAULT_BINS,
+    }
+
+
+def cross_fit(probabilities: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0) -> dict:
+    """Held-out figures: fit ``T`` on all folds but one, measure on that one, pool the held-out faces.
+
+    Fitting and measuring on the same faces flatters the ECE; this estimates it honestly.
+    """
+    order = np.random.default_rng(seed).permutation(len(labels))
+    calibrated = np.empty_like(np.asarray(probabilities, dtype=np.float64))
+    temperatures = []
+    for held_out in np.array_split(order, folds):
+        fitted_on = np.setdiff1d(order, held_out)
+        temperature = fit_temperature(probabilities[fitted_on], labels[fitted_on])
+        calibrated[held_out] = apply_temperature(probabilities[held_out], temperature)
+        temperatures.append(temperature)
+    return {
+        "folds": folds,
+        "temperatures": temperatures,
+        "ece_held_out": expected_calibration_error(calibrated, labels),
+        "log_loss_held_out": log_loss(calibrated, labels),
+    }
+
+
+def calibration_path(model_path: str | os.PathLike) -> Path:
+    """The sidecar of a model file: ``emotion_cnn.keras`` -> ``emotion_cnn.calibration.json``."""
+    return Path(model_path).with_suffix(".calibration.json")
+
+
+def load_calibration(model_path: str | os.PathLike) -> dict:
+    """The sidecar's contents, or ``{}`` when the model has none."""
+    path = calibration_path(model_path)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load_temperature(model_path: str | os.PathLike) -> float:
+    """The model's fitted temperature; 1.0 (no change) when it has no sidecar."""
+    return float(load_calibration(model_path).get("temperature", 1.0))
+
+
+def calibrate(
+    probabilities: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike, fitted_on: str = PUBLIC_TEST
+) -> dict:
+    """Fit ``T`` on a model's probabilities of labelled faces and write the sidecar beside the model file.
+
+    The sidecar holds :func:`calibration_report` and the 2-fold :func:`cross_fit` figures.
+    """
+    labels = np.asarray(labels)
+    temperature = fit_temperature(probabilities, labels)
+    record = {
+        "fitted_on": fitted_on,
+        **calibration_report(probabilities, labels, temperature),
+        "cross_fit": cross_fit(probabilities, labels),
+    }
+    calibration_path(model_path).write_text(json.dumps(record, indent=2) + "\n")
+    return record

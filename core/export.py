@@ -1,0 +1,132 @@
+"""Export the model as one LiteRT file that runs anywhere with ``ai-edge-litert`` and ``numpy`` alone.
+
+The file holds the whole predict path after the crop: flip averaging and the calibration
+temperature are inside the graph, so its output is the product's calibrated probabilities.
+``--int8`` is dynamic-range quantisation (int8 weights, float32 activations and float32 input and
+output): the conversion the product itself runs (:func:`core.lite.to_tflite`), so the interface and
+:data:`CONTRACT_FILE` do not change with it. Full-integer quantisation (int8 activations and input,
+for accelerators such as the Edge TPU) is not offered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from core.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
+from core.data import FerDataset, file_sha256
+from core.inference import EmotionClassifier, load_keras_model
+from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
+from core.lite import INPUT_SHAPE, LiteRunner, to_tflite
+from core.preprocess import DEFAULT_MARGIN, to_model_input
+
+TFLITE_FILE = "emotion_cnn.tflite"
+LABELS_FILE = "labels.txt"
+CONTRACT_FILE = "contract.json"
+PARITY_FILE = "parity.json"
+
+
+def calibrated_probabilities(classifier: EmotionClassifier, temperature: float) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The classifier's probabilities (flip-averaged if it averages) scaled by ``temperature``: the exported graph."""
+
+    def probabilities(x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.softmax(tf.math.log(tf.maximum(classifier.probabilities(x), PROBABILITY_FLOOR)) / temperature)
+
+    return probabilities
+
+
+def _float32_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> bytes:
+    """Like :func:`core.lite.to_tflite` without quantisation (same deprecated path, same silenced warning)."""
+    serve = tf.function(probabilities, input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()]).convert()
+    finally:
+        absl.setLevel(level)
+
+
+def parity(content: bytes, classifier: EmotionClassifier, temperature: float, data: FerDataset) -> dict:
+    """Top-1 agreement of the exported file (on LiteRT) with the Keras model, and both accuracies.
+
+    ``classifier``: the Keras-backend classifier the file was converted from.
+    """
+    exported = LiteRunner(content)(to_model_input(data.images))
+    reference = apply_temperature(classifier.predict_faces(data.images), temperature)
+    return {
+        "faces": len(data),
+        "top1_agreement": float((exported.argmax(axis=1) == reference.argmax(axis=1)).mean()),
+        "accuracy_export": float((exported.argmax(axis=1) == data.labels).mean()),
+        "accuracy_keras": float((reference.argmax(axis=1) == data.labels).mean()),
+        "max_probability_difference": float(np.abs(exported - reference).max()),
+    }
+
+
+def _interface(content: bytes) -> tuple[dict, dict]:
+    """Name, shape, shape signature and dtype of the file's input and output, as LiteRT reports them."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content)
+
+    def describe(details: dict) -> dict:
+        return {
+            "name": details["name"],
+            "shape": details["shape"].tolist(),
+            "shape_signature": details["shape_signature"].tolist(),
+            "dtype": np.dtype(details["dtype"]).name,
+        }
+
+    return describe(interpreter.get_input_details()[0]), describe(interpreter.get_output_details()[0])
+
+
+def export_model(
+    model_path: str | os.PathLike, out_dir: str | os.PathLike, int8: bool = False, data: FerDataset | None = None
+) -> dict:
+    """Write the LiteRT file, ``labels.txt``, ``contract.json`` and (with ``data``) ``parity.json`` on PublicTest.
+
+    Returns the contract, with the parity figures under ``parity`` when measured.
+    """
+    model_path, out = Path(model_path), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    calibration = load_calibration(model_path)
+    temperature = float(calibration.get("temperature", 1.0))
+    classifier = EmotionClassifier(load_keras_model(model_path), flip_tta=True)
+    graph = calibrated_probabilities(classifier, temperature)
+    content = to_tflite(graph) if int8 else _float32_tflite(graph)
+    (out / TFLITE_FILE).write_bytes(content)
+    (out / LABELS_FILE).write_text("\n".join(EMOTIONS) + "\n")
+    model_input, model_output = _interface(content)
+    contract = {
+        "file": TFLITE_FILE,
+        "source_model": {"file": model_path.name, "sha256": file_sha256(model_path)},
+        "weights": "int8 (dynamic-range quantisation; activations float32)" if int8 else "float32",
+        "input": {
+            **model_input,
+            "layout": "NHWC: batch, 48 rows, 48 columns, 1 grey channel; resize the batch dimension for batches",
+            "scaling": "grey pixel / 255, float32 in [0, 1]",
+            "face": f"grey face crop resized to {IMAGE_SIZE}x{IMAGE_SIZE}: a Haar-cascade box grown by "
+            f"{DEFAULT_MARGIN:.0%} per side, area interpolation when shrinking (core/preprocess.py)",
+        },
+        "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": EMOTIONS},
+        "flip_averaging": "inside: the mean of the face's and its mirror image's probabilities",
+        "temperature": temperature,
+        "temperature_applied": "inside: softmax(log(p) / temperature)",
+        "calibration": calibration or None,
+        "uncertain_below": calibration.get("uncertain_below"),
+        "tensorflow": tf.__version__,
+    }
+    (out / CONTRACT_FILE).write_text(json.dumps(contract, indent=2) + "\n")
+    if data is not None:
+        public = data.split(PUBLIC_TEST)
+        if len(public) == 0:
+            raise ValueError(f"{data.source}: no {PUBLIC_TEST} rows to measure parity on")
+        contract["parity"] = {"split": PUBLIC_TEST, **parity(content, classifier, temperature, public)}
+        (out / PARITY_FILE).write_text(json.dumps(contract["parity"], indent=2) + "\n")
+    return contract
