@@ -207,8 +207,8 @@ def cmd_harden(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import json
 
-    from core.export import export_model
-    from core.inference import default_model_path
+    from core.model.classifier import default_model_path
+    from core.model.export import export_model
 
     data = _load(args) if args.data or os.environ.get(DATA_ENV_VAR) else None
     contract = export_model(args.model or default_model_path(), args.out, int8=args.int8, data=data)

@@ -28,8 +28,11 @@ SINGLE_FACE_LIMIT = 8
 interpreter's input repacks its weights, which costs more than the faces themselves."""
 
 
-def to_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> bytes:
-    """Convert a probabilities function of (N, 48, 48, 1) inputs, flip TTA included, to a flatbuffer."""
+def to_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor], quantize: bool = True) -> bytes:
+    """Convert a probabilities function of (N, 48, 48, 1) inputs, flip TTA included, to a flatbuffer.
+
+    ``quantize``: int8 weights (dynamic-range quantisation, what the product runs), else float32.
+    """
     serve = tf.function(probabilities, input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
     # Without trackable_obj: given the Keras 3 model there, the converted graph outputs NaN. TensorFlow
     # warns that this path is deprecated; the warning is silenced as there is no working alternative.
@@ -38,7 +41,8 @@ def to_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> bytes:
     absl.setLevel(logging.ERROR)
     try:
         converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
         return converter.convert()
     finally:
         absl.setLevel(level)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.calibration import (
+from core.model.calibration import (
     apply_temperature,
     calibrate,
     calibration_path,
@@ -17,7 +17,7 @@ from core.calibration import (
     reliability_bins,
     uncertain_threshold,
 )
-from core.inference import DEFAULT_MODEL_PATH
+from core.model.classifier import DEFAULT_MODEL_PATH
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

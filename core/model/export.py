@@ -11,7 +11,6 @@ for accelerators such as the Edge TPU) is not offered.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from core.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
 from core.data import FerDataset, file_sha256
-from core.inference import EmotionClassifier, load_keras_model
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
-from core.lite import INPUT_SHAPE, LiteRunner, to_tflite
-from core.preprocess import DEFAULT_MARGIN, to_model_input
+from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
+from core.model.classifier import EmotionClassifier, load_keras_model
+from core.model.lite import LiteRunner, to_tflite
+from core.vision.crop import DEFAULT_MARGIN, to_model_input
 
 TFLITE_FILE = "emotion_cnn.tflite"
 LABELS_FILE = "labels.txt"
@@ -39,18 +38,6 @@ def calibrated_probabilities(classifier: EmotionClassifier, temperature: float) 
         return tf.nn.softmax(tf.math.log(tf.maximum(classifier.probabilities(x), PROBABILITY_FLOOR)) / temperature)
 
     return probabilities
-
-
-def _float32_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor]) -> bytes:
-    """Like :func:`core.lite.to_tflite` without quantisation (same deprecated path, same silenced warning)."""
-    serve = tf.function(probabilities, input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
-    absl = logging.getLogger("absl")
-    level = absl.level
-    absl.setLevel(logging.ERROR)
-    try:
-        return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()]).convert()
-    finally:
-        absl.setLevel(level)
 
 
 def parity(content: bytes, classifier: EmotionClassifier, temperature: float, data: FerDataset) -> dict:
@@ -99,7 +86,7 @@ def export_model(
     temperature = float(calibration.get("temperature", 1.0))
     classifier = EmotionClassifier(load_keras_model(model_path), flip_tta=True)
     graph = calibrated_probabilities(classifier, temperature)
-    content = to_tflite(graph) if int8 else _float32_tflite(graph)
+    content = to_tflite(graph, quantize=int8)
     (out / TFLITE_FILE).write_bytes(content)
     (out / LABELS_FILE).write_text("\n".join(EMOTIONS) + "\n")
     model_input, model_output = _interface(content)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from core.inference import DEFAULT_MODEL_PATH, EmotionClassifier, load_keras_model
 from core.labels import EMOTIONS
-from core.model import build_model
-from core.saliency import OVERLAY_SIZE, feature_layer, grad_cam, overlay, save_saliency_overlays
+from core.model.architecture import build_model
+from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, load_keras_model
+from core.model.saliency import OVERLAY_SIZE, feature_layer, grad_cam, overlay, save_saliency_overlays
 
 
 @pytest.fixture(scope="module")

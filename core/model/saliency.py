@@ -25,7 +25,7 @@ import tensorflow as tf
 from keras import layers
 
 from core.labels import EMOTIONS, IMAGE_SIZE
-from core.preprocess import to_model_input
+from core.vision.crop import to_model_input
 
 OVERLAY_SIZE = 192
 """Side in pixels of a saved overlay: a 48x48 face is too small to read."""

@@ -10,12 +10,12 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 import train_cli
-from core.calibration import apply_temperature, calibration_path
 from core.data import FerDataset
-from core.export import CONTRACT_FILE, LABELS_FILE, PARITY_FILE, TFLITE_FILE, export_model
-from core.inference import EmotionClassifier
 from core.labels import EMOTIONS, PUBLIC_TEST
-from core.model import build_model
+from core.model.architecture import build_model
+from core.model.calibration import apply_temperature, calibration_path
+from core.model.classifier import EmotionClassifier
+from core.model.export import CONTRACT_FILE, LABELS_FILE, PARITY_FILE, TFLITE_FILE, export_model
 
 TEMPERATURE = 1.7
 
