@@ -34,11 +34,14 @@ class Progress(NamedTuple):
 
 
 class ProgressPrinter:
-    """Call with each :class:`Progress`: on a terminal a bar redrawn in place, else a plain line every ``every_s``."""
+    """Call with each :class:`Progress`: on a terminal a bar redrawn in place, else a plain line every ``every_s``.
 
-    def __init__(self, stream: TextIO = sys.stderr, every_s: float | None = None) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    Writes to ``stream``, by default whatever ``sys.stderr`` is when the printer is made.
+    """
+
+    def __init__(self, stream: TextIO | None = None, every_s: float | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.every_s = every_s if every_s is not None else (0.2 if self.tty else 5.0)
         self._next = 0.0
 

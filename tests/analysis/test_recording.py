@@ -48,7 +48,10 @@ def read_rows(out: Path) -> tuple[list[str], list[dict]]:
 
 
 def test_outputs_of_a_stub_analysis(plain_clip, tmp_path):
-    summary = analyze_recording(plain_clip, tmp_path, two_people)
+    reports = []
+    summary = analyze_recording(plain_clip, tmp_path, two_people, progress=reports.append)
+    assert [report.frames_decoded for report in reports] == list(range(1, CLIP_FRAMES + 1))
+    assert reports[-1].video_s == pytest.approx(summary.video_seconds)
     header, rows = read_rows(tmp_path)
     assert header == ["frame", "time_s", "person", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
     assert tuple(header) == CSV_COLUMNS
