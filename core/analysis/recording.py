@@ -1,9 +1,10 @@
 """Analyse a video file in one streamed pass: frames.csv, summary.json, annotated.mp4 and timeline.png.
 
 Each frame is decoded, analysed (every ``every``-th one), drawn on and encoded before the next
-is decoded; rows go to frames.csv as they are found. Nothing grows with the video's length but
-the per-person totals. A file that breaks mid-way keeps everything analysed up to the break,
-and summary.json says ``complete: false`` with the reason.
+is decoded; rows go to frames.csv as they are found. annotated.mp4 holds every decoded frame:
+with ``every`` > 1 the frames between two analysed ones show the last analysed boxes.
+Nothing grows with the video's length but the per-person totals. A file that breaks mid-way
+keeps everything analysed up to the break, and summary.json says ``complete: false`` with the reason.
 
 Geometry: frames above :data:`~core.analysis.video_reader.MAX_SIDE` px are shrunk for the
 analysis, and annotated.mp4 is written at that analysed size (encoding 4K would cost more than
