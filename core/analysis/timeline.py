@@ -98,8 +98,10 @@ class EmotionTimeline:
         axes = figure.subplots()
         colours = [tuple(channel / 255 for channel in reversed(bgr)) for bgr in EMOTION_COLOURS_BGR]
         for row, (_, person) in enumerate(people):
-            for start, length, label in _runs(person.bins):
-                axes.broken_barh([(start * self.bin_s, length * self.bin_s)], (row - 0.4, 0.8), color=colours[label])
+            for start, length, label in _runs(person.bins):  # bins clipped to when the person was seen
+                left = max(start * self.bin_s, person.first_s)
+                right = min((start + length) * self.bin_s, person.last_s)
+                axes.broken_barh([(left, right - left)], (row - 0.4, 0.8), color=colours[label])
         axes.set_yticks(range(len(people)), [f"#{person_id}" for person_id, _ in people])
         axes.set_ylim(-0.6, max(1, len(people)) - 0.4)
         axes.invert_yaxis()
