@@ -158,6 +158,49 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.analysis.interim_tracker import GreedyIouTracker
+    from core.analysis.progress import ProgressPrinter
+    from core.analysis.recording import analyze_recording
+    from core.analysis.tracked import frame_analyzer
+    from core.analysis.video_reader import VideoAnalysisError, VideoReader
+    from core.inference import EmotionClassifier
+    from core.preprocess import FaceDetector
+
+    if args.detector == "blazeface":
+        print("error: the BlazeFace detector is not wired into analyze yet; use --detector haar", file=sys.stderr)
+        return 1
+    try:
+        VideoReader(args.video).close()  # a file that is no video fails before the model loads
+    except VideoAnalysisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else Path("runs/analyze") / Path(args.video).stem
+    analyze_frame = frame_analyzer(EmotionClassifier.load(args.model), FaceDetector(downscale=2), GreedyIouTracker())
+    printer = ProgressPrinter()
+    try:
+        summary = analyze_recording(args.video, out, analyze_frame, every=args.every, progress=printer)
+    except VideoAnalysisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        printer.done()
+    print(
+        f"{summary.frames_analysed} of {summary.frames_decoded} frames analysed: {summary.video_seconds:.1f} s of "
+        f"video in {summary.wall_seconds:.1f} s ({summary.speed:.1f}x real time)"
+    )
+    for person in summary.people:
+        share = person.emotion_share[person.dominant_emotion]
+        print(f"#{person.person}: {person.seconds_on_screen:.1f} s on screen, {person.dominant_emotion} {share:.0%}")
+    print(f"wrote frames.csv, summary.json, annotated.mp4 and timeline.png to {out}")
+    if not summary.complete:
+        print(f"error: {summary.error}; the results cover the video up to there", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_attack(args: argparse.Namespace) -> int:
     from core.adversarial.attacks import grey_to_epsilon
     from core.adversarial.hack import run_attack
@@ -273,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--max-samples", type=int, help="stop after this many samples")
     stream.add_argument("--save-faces", metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ...")
     stream.set_defaults(handler=cmd_stream)
+
+    analyze = commands.add_parser("analyze", help="a video file: emotions per person, annotated video and timeline")
+    analyze.add_argument("video", help="any video file FFmpeg reads")
+    analyze.add_argument("--out", help="output folder (default runs/analyze/<video name>)")
+    analyze.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default 1: all)")
+    analyze.add_argument("--detector", choices=["haar", "blazeface"], default="haar")
+    _add_model_option(analyze)
+    analyze.set_defaults(handler=cmd_analyze)
 
     attack = commands.add_parser("attack", help="adversarial hack: the smallest change that turns a Happy face Sad")
     _add_data_option(attack)

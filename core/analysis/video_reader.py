@@ -1,0 +1,167 @@
+"""Decode a video file frame by frame with PyAV: its metadata, and BGR frames streamed at the analysis size.
+
+Frames come from a generator, one at a time, so memory stays flat whatever the video's length.
+Times come from each frame's own timestamp (pts x time base), so variable frame rates are timed
+right. Frames larger than ``max_side`` on their long side are shrunk (by FFmpeg's scaler, in the
+same step as the conversion to BGR), and a phone's rotation flag is applied, so a portrait video
+is analysed upright.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import av
+import numpy as np
+
+MAX_SIDE = 1280
+"""Frames above this many pixels on their long side are shrunk to it for analysis (4K -> 1280x720)."""
+
+CUT_SHORT_S = 0.5
+"""A file whose frames end this much before the duration its header gives is reported as cut short."""
+
+
+class VideoAnalysisError(RuntimeError):
+    """The file cannot be analysed as a video: missing, not a video, no video stream, or broken."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the file says about its first video stream (before any frame is decoded)."""
+
+    codec: str
+    width: int
+    """Stored width in pixels (before rotation and shrinking)."""
+    height: int
+    fps: float | None
+    """Average frame rate; None where the file does not say."""
+    duration_s: float | None
+    """The video stream's length, else the container's; None where neither says."""
+    frames: int | None
+    """Frame count from the header; None where the file does not say (many containers don't)."""
+    analysis_width: int
+    """Width of the frames handed to the analysis: rotated upright, shrunk to ``max_side``, made even."""
+    analysis_height: int
+    rotation: int
+    """Degrees counter-clockwise the frames are turned to stand upright (0, 90, 180 or -90)."""
+
+
+class DecodedFrame(NamedTuple):
+    index: int
+    """Position among the decoded frames, from 0."""
+    time_s: float
+    """Presentation time from the frame's own timestamp, in seconds from the stream's start."""
+    image: np.ndarray
+    """BGR uint8 (analysis_height, analysis_width, 3)."""
+
+
+def analysis_size(width: int, height: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """(width, height) no larger than ``max_side`` on the long side, aspect kept, both even (H.264's 4:2:0 needs it)."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+class VideoReader:
+    """An open video file; use as a context manager. Raises :class:`VideoAnalysisError` for anything unreadable.
+
+    The first frame is decoded on opening: a file with no decodable frame fails here, and the
+    frame's rotation flag fixes the analysis size before the analysis starts.
+    """
+
+    def __init__(self, path: str | Path, max_side: int = MAX_SIDE) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise VideoAnalysisError(f"no such file: {path}")
+        try:
+            self._container = av.open(str(path))
+        except av.FFmpegError as error:
+            raise VideoAnalysisError(f"{path.name} is not a video FFmpeg can read: {_reason(error)}") from error
+        try:
+            self.info = self._open_stream(path.name, max_side)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _open_stream(self, name: str, max_side: int) -> VideoInfo:
+        if not self._container.streams.video:
+            kinds = sorted({stream.type for stream in self._container.streams}) or ["no streams at all"]
+            raise VideoAnalysisError(f"{name} has no video stream (it holds {', '.join(kinds)})")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads: decoding keeps pace with the analysis
+        self._decoded = self._container.decode(stream)
+        try:
+            self._first = next(self._decoded, None)
+        except av.FFmpegError as error:
+            raise VideoAnalysisError(f"{name} breaks off before its first frame: {_reason(error)}") from error
+        if self._first is None:
+            raise VideoAnalysisError(f"{name} has a video stream but no frames in it")
+        rotation = round((self._first.rotation or 0) / 90) * 90
+        stored = (self._first.width, self._first.height)
+        width, height = analysis_size(*(stored[::-1] if rotation % 180 else stored), max_side)
+        duration = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif self._container.duration is not None:
+            duration = self._container.duration / av.time_base
+        rate = stream.average_rate or stream.guessed_rate
+        return VideoInfo(
+            codec=stream.codec_context.name,
+            width=stored[0],
+            height=stored[1],
+            fps=float(rate) if rate else None,
+            duration_s=duration,
+            frames=stream.frames or None,
+            analysis_width=width,
+            analysis_height=height,
+            rotation=rotation,
+        )
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Every frame in presentation order, at the analysis size. A mid-file decoding failure raises
+        :class:`VideoAnalysisError` after the frames before it have been yielded."""
+        info = self.info
+        turns = round(info.rotation / 90) % 4
+        # the scaler works on the stored picture: the target size turned back to it
+        size = (info.analysis_width, info.analysis_height)
+        width, height = size[::-1] if turns % 2 else size
+        index, last_time = 0, 0.0
+        try:
+            for frame in itertools.chain([self._first], self._decoded):
+                image = frame.to_ndarray(format="bgr24", width=width, height=height, interpolation="AREA")
+                if turns:
+                    image = np.ascontiguousarray(np.rot90(image, turns))
+                if frame.time is not None:
+                    time_s = float(frame.time)
+                else:  # no timestamp: go on from the last one at the average rate
+                    time_s = last_time + 1.0 / (info.fps or 30.0) if index else 0.0
+                last_time = time_s
+                yield DecodedFrame(index, time_s, image)
+                index += 1
+        except av.FFmpegError as error:
+            raise VideoAnalysisError(
+                f"the video breaks off after {index} frames ({last_time:.2f} s): {_reason(error)}"
+            ) from error
+        # threaded decoding can swallow the error of a cut-off last packet: compare with the header
+        if info.frames and index < info.frames and info.duration_s and last_time < info.duration_s - CUT_SHORT_S:
+            raise VideoAnalysisError(
+                f"the video breaks off after {index} frames ({last_time:.2f} s): its header promises "
+                f"{info.frames} frames ({info.duration_s:.2f} s), so the file is cut short"
+            )
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _reason(error: av.FFmpegError) -> str:
+    """FFmpeg's message without PyAV's errno and file name decoration."""
+    return error.strerror or str(error)
