@@ -5,7 +5,8 @@ compromise measured on the data: 150 PublicTest faces pasted at 160 and 240 px i
 frames, rolled by 0, 15, 30 and 45 degrees, found by BlazeFace and cropped on a grid of both
 constants; the pair with the highest mean pixel correlation between the aligned 48x48 crop and the
 original face was 2.6 eye distances and an eye line at 0.38 (mean correlation 0.51; 0.52 upright,
-0.48 at 45 degrees; each size and roll alone picked a pair within 0.1 eye distance of it).
+0.48 at 45 degrees; each size and roll alone picked a pair within 0.1 eye distance of it, and
+400 faces gave the same pair).
 Rerun: ``python -m bench.detection --framing``. Framing by BlazeFace's box instead reached 0.47,
 a least-squares fit of all six keypoints to their mean FER positions 0.45-0.50. A Haar box on an
 upright face reaches 0.64: FER's crops look like a Haar-style detector's boxes, which no keypoint
