@@ -161,13 +161,13 @@ def cmd_stream(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.analysis.interim_tracker import GreedyIouTracker
     from core.analysis.progress import ProgressPrinter
     from core.analysis.recording import analyze_recording
     from core.analysis.tracked import frame_analyzer
     from core.analysis.video_reader import VideoAnalysisError, VideoReader
-    from core.inference import EmotionClassifier
-    from core.preprocess import FaceDetector
+    from core.model.classifier import EmotionClassifier
+    from core.vision.detect import FaceDetector
+    from core.vision.track import PersonTracker
 
     if args.detector == "blazeface":
         print("error: the BlazeFace detector is not wired into analyze yet; use --detector haar", file=sys.stderr)
@@ -178,7 +178,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     out = Path(args.out) if args.out else Path("runs/analyze") / Path(args.video).stem
-    analyze_frame = frame_analyzer(EmotionClassifier.load(args.model), FaceDetector(downscale=2), GreedyIouTracker())
+    analyze_frame = frame_analyzer(EmotionClassifier.load(args.model), FaceDetector(downscale=2), PersonTracker())
     printer = ProgressPrinter()
     try:
         summary = analyze_recording(args.video, out, analyze_frame, every=args.every, progress=printer)

@@ -155,9 +155,9 @@ def _log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     from bench.common import default_data_path, load_model_under_test, product_classifier
     from bench.frames import detectable_faces
-    from core.analysis.interim_tracker import GreedyIouTracker
     from core.analysis.tracked import frame_analyzer
-    from core.preprocess import FaceDetector
+    from core.vision.detect import FaceDetector
+    from core.vision.track import PersonTracker
 
     parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the one- and three-face clips")
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     faces, _ = detectable_faces(_public_faces(default_data_path()), detector, 3)
 
     def factory():
-        return frame_analyzer(classifier, detector, GreedyIouTracker())
+        return frame_analyzer(classifier, detector, PersonTracker())
 
     started = time.perf_counter()
     report = video_benchmark(

@@ -230,7 +230,7 @@ def test_the_cache_is_keyed_by_name_and_options_too(tmp_path, monkeypatch):
 
 
 def test_cache_dir_loads_no_data_libraries():
-    """core.lite needs only the cache folder: importing it must not load pandas or pyarrow."""
+    """core.model.lite needs only the cache folder: importing it must not load pandas or pyarrow."""
     code = "import sys, core.cache; sys.exit(bool({'pandas', 'pyarrow'} & set(sys.modules)))"
     repo = Path(__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.analysis.annotate import EMOTION_COLOURS_BGR
 from core.analysis.tracked import TrackedFace
-from core.annotate import EMOTION_COLOURS_BGR
 
 
 def draw_people(frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:

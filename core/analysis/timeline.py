@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.analysis.annotate import EMOTION_COLOURS_BGR
 from core.analysis.tracked import TrackedFace
-from core.annotate import EMOTION_COLOURS_BGR
 from core.labels import EMOTIONS, NUM_CLASSES
 
 MAX_BINS = 600

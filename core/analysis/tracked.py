@@ -12,9 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
-from core.inference import EmotionClassifier
 from core.labels import EMOTIONS
-from core.preprocess import FaceDetector, extract_faces
+from core.model.classifier import EmotionClassifier
+from core.vision.crop import extract_faces
+from core.vision.detect import Box, FaceDetector
 
 BoxXYWH = tuple[int, int, int, int]
 """x, y, width, height in pixels of the analysed frame."""
@@ -48,7 +49,7 @@ FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
 class Tracker(Protocol):
     """Gives each box of a frame the id of the person it shows, the same id from frame to frame."""
 
-    def update(self, boxes: Sequence[BoxXYWH], t: float) -> list[int]:
+    def update(self, boxes: Sequence[Box], t: float) -> list[int]:
         """One id per box, in the boxes' order; ``t`` is the frame's time in seconds."""
         ...
 
@@ -58,8 +59,8 @@ def frame_analyzer(classifier: EmotionClassifier, detector: FaceDetector, tracke
 
     def analyze_frame(frame: np.ndarray, t: float) -> list[TrackedFace]:
         crops = extract_faces(frame, detector)
+        people = tracker.update([crop.box for crop in crops], t)  # every frame, so the tracker sees people leave
         boxes = [(crop.box.x, crop.box.y, crop.box.w, crop.box.h) for crop in crops]
-        people = tracker.update(boxes, t)  # every frame, so the tracker sees people leave too
         if not crops:
             return []
         probabilities = classifier.predict_faces(np.stack([crop.pixels for crop in crops]))

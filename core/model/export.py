@@ -3,7 +3,7 @@
 The file holds the whole predict path after the crop: flip averaging and the calibration
 temperature are inside the graph, so its output is the product's calibrated probabilities.
 ``--int8`` is dynamic-range quantisation (int8 weights, float32 activations and float32 input and
-output): the conversion the product itself runs (:func:`core.lite.to_tflite`), so the interface and
+output): the conversion the product itself runs (:func:`core.model.lite.to_tflite`), so the interface and
 :data:`CONTRACT_FILE` do not change with it. Full-integer quantisation (int8 activations and input,
 for accelerators such as the Edge TPU) is not offered.
 """

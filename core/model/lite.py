@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from core.data import cache_dir
+from core.cache import cache_dir
 from core.labels import IMAGE_SIZE, NUM_CLASSES
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
@@ -49,7 +49,7 @@ def to_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor], quantize: bool = 
 
 
 def cached_tflite(model_path: str | os.PathLike, flip_tta: bool, convert: Callable[[], bytes]) -> bytes:
-    """The flatbuffer of a model file, converted once and then read from :func:`core.data.cache_dir`.
+    """The flatbuffer of a model file, converted once and then read from :func:`core.cache.cache_dir`.
 
     Keyed by the model file's bytes, the TTA setting and TensorFlow's version, so a retrained model
     never meets a stale conversion.

@@ -1,3 +1,3 @@
 """Vision, the ground floor: from an image to 48x48 faces, with no model involved.
-Owns image (decode any image file), detect (face boxes), crop (gray, margin, 48x48, model input).
+Owns image (decode), detect (Haar boxes), blazeface (boxes and eyes), align, crop (48x48, model input), track (people).
 """

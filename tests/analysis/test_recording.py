@@ -142,8 +142,8 @@ def test_unreadable_inputs_raise_a_clear_error_and_write_nothing(tmp_path, make,
 
 
 def test_real_classifier_and_detector_follow_a_moving_face(face_clip, tmp_path):
-    from core.inference import EmotionClassifier
-    from core.preprocess import FaceDetector
+    from core.model.classifier import EmotionClassifier
+    from core.vision.detect import FaceDetector
 
     analyze = frame_analyzer(EmotionClassifier.load(), FaceDetector(downscale=2), LeftToRight())
     summary = analyze_recording(face_clip, tmp_path, analyze)
