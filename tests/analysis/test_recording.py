@@ -37,7 +37,7 @@ class LeftToRight:
     """A deterministic stand-in tracker: ids 1, 2, ... by the boxes' left edges."""
 
     def update(self, boxes, t):
-        order = sorted(range(len(boxes)), key=lambda index: boxes[index][0])
+        order = sorted(range(len(boxes)), key=lambda index: boxes[index].x)
         return [order.index(index) + 1 for index in range(len(boxes))]
 
 
