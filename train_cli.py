@@ -1,6 +1,6 @@
 """Command line for the facial emotion recognition project.
 
-Commands: train, evaluate, predict, stream, attack, robustness, harden, export.
+Commands: train, ensemble, evaluate, predict, stream, attack, robustness, harden, export.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """
@@ -65,6 +65,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"PublicTest accuracy: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} without, "
         f"{report.accuracy_lite:.2%} on LiteRT (flip TTA)"
     )
+    return 0
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from core.evaluation.ensemble_report import write_ensemble
+
+    report = write_ensemble(args.members, _load(args), resolve_data_path(args.data), args.out)
+    for member in report.config["ensemble"]:
+        print(f"member {member['file']}: PublicTest {member['accuracy_lite']:.2%}")
+    print(f"ensemble written to {os.path.join(args.out, report.model_file)}")
+    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, flip TTA)")
     return 0
 
 
@@ -289,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train in mixed bfloat16 (default; about twice as fast on AVX-512 CPUs)",
     )
     train.set_defaults(handler=cmd_train)
+
+    ensemble = commands.add_parser("ensemble", help="average trained models into one, measured on PublicTest")
+    ensemble.add_argument("members", nargs="+", metavar="MODEL", help="two or more .keras models")
+    _add_data_option(ensemble)
+    ensemble.add_argument("--out", default="runs/ensemble", help="output folder (default runs/ensemble)")
+    ensemble.set_defaults(handler=cmd_ensemble)
 
     evaluate = commands.add_parser("evaluate", help="accuracy on PrivateTest, else PublicTest, else all rows")
     _add_data_option(evaluate)

@@ -47,9 +47,13 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
         if report.accuracy_without_tta is not None:
             columns[1].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
         columns[2].metric("Parameters", f"{report.parameters:,}")
-        epochs = report.epochs_run if report.epochs_run is not None else len(report.history.get("epoch", []))
-        best = f" (best {report.best_epoch})" if report.best_epoch is not None else ""
-        columns[3].metric("Epochs", f"{epochs}{best}")
+        members = config.get("ensemble")
+        if members:
+            columns[3].metric("Ensemble members", len(members))
+        else:
+            epochs = report.epochs_run if report.epochs_run is not None else len(report.history.get("epoch", []))
+            best = f" (best {report.best_epoch})" if report.best_epoch is not None else ""
+            columns[3].metric("Epochs", f"{epochs}{best}")
         trained_on = report.split_sizes.get(report.training_split)
         data = Path(report.data_file or "").name or "FER-2013"
         sha = report.data_sha256 or ""
@@ -72,7 +76,13 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"This app runs the model converted to LiteRT with int8 weights: {report.accuracy_lite:.2%} on "
                 f"{split} with flip TTA, against {report.accuracy:.2%} for the float32 model."
             )
-        if config:
+        if members:
+            st.caption(
+                f"An ensemble: the mean of {len(members)} models' probabilities. On {split}: "
+                + "; ".join(f"`{Path(m['file']).name}` {m['accuracy_lite']:.2%}" for m in members)
+                + f"; together {report.accuracy:.2%}."
+            )
+        elif config:
             augment = ", ".join(
                 f"{name} {config[name]}" for name in ("flip", "shift", "rotation_degrees", "zoom") if name in config
             )

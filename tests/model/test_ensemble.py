@@ -1,0 +1,59 @@
+"""An ensemble is one model: the mean of its members, saved, loaded and served like any other."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from core.model.architecture import build_model
+from core.model.classifier import EmotionClassifier, load_keras_model
+from core.model.ensemble import build_ensemble, ensemble_members
+
+
+def _member(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    return build_model(filters=(4, 8))
+
+
+def test_the_ensemble_averages_its_members_and_survives_a_round_trip(tmp_path, public_faces):
+    members = [_member(1), _member(2)]
+    faces = public_faces[0][:16, :, :, None].astype(np.float32) / 255.0
+    expected = np.mean([member.predict(faces, verbose=0) for member in members], axis=0)
+    assert np.abs(members[0].predict(faces, verbose=0) - expected).max() > 1e-4  # the members differ
+
+    path = tmp_path / "ensemble.keras"
+    build_ensemble(members).save(path)
+    loaded = load_keras_model(path)
+
+    assert [member.name for member in ensemble_members(loaded)] == ["member_1", "member_2"]
+    np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, atol=1e-5)
+    lite = EmotionClassifier.from_model(loaded, flip_tta=False, model_file=path).predict_inputs(faces)
+    assert (lite.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.9
+
+
+def test_a_single_model_is_its_own_only_member():
+    model = _member(3)
+    assert ensemble_members(model) == [model]
+    with pytest.raises(ValueError, match="at least two"):
+        build_ensemble([model])
+
+
+def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path, small_csv):
+    import train_cli
+
+    paths = []
+    for seed in (1, 2):
+        paths.append(tmp_path / f"member{seed}.keras")
+        _member(seed).save(paths[-1])
+    out = tmp_path / "ensemble"
+
+    assert train_cli.main(["ensemble", *map(str, paths), "--data", str(small_csv), "--out", str(out)]) == 0
+
+    report = json.loads((out / "report.json").read_text())
+    assert [member["file"] for member in report["config"]["ensemble"]] == [str(path) for path in paths]
+    assert report["evaluated_on"] == "PublicTest" and report["samples"] == 150
+    assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
+    assert len(ensemble_members(load_keras_model(out / "emotion_cnn.keras"))) == 2
