@@ -8,13 +8,63 @@ Run ``python train_cli.py COMMAND --help`` for each command's options.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no cuInit / CUDA lines on stderr
 
-from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, resolve_data_path
+from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, require_labels, resolve_data_path
+from core.fer_csv import BadRowsError
 from core.labels import SPLITS
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (refuses nan and inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1] (pixels are scaled to [0, 1])")
+    return value
+
+
+def folder_path(text: str) -> str:
+    """An argparse type: a folder to write into; refuses a path that is an existing file."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return text
+
+
+def file_path(text: str) -> str:
+    """An argparse type: a file to write; refuses a path that is an existing folder."""
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file name")
+    return text
 
 
 def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -> None:
@@ -33,8 +83,11 @@ def _add_tta_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, purpose: str = ""):
+    """The data set of ``--data``; with ``purpose`` (e.g. "evaluate") it must have emotion labels."""
     data = load_dataset(resolve_data_path(args.data), skip_bad_rows=args.skip_bad_rows, use_cache=True)
+    if purpose:
+        require_labels(data, purpose)
     if data.skipped:
         print(f"skipped {len(data.skipped)} bad rows; first: {data.skipped[0]}", file=sys.stderr)
     return data
@@ -86,7 +139,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)
-    data = _load(args)
+    data = _load(args, "evaluate")
     split = data.evaluation_split()
     if len(split) == 0:
         raise DataFormatError(f"{data.source}: no labelled rows to evaluate")
@@ -105,20 +158,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    import cv2
-
     from core.model.classifier import EmotionClassifier
     from core.vision.detect import FaceDetector
+    from core.vision.image import DISPLAY_MAX_SIDE, ImageDecodeError, decode_image
 
-    classifier, detector = EmotionClassifier.load(args.model), FaceDetector()
+    classifier = EmotionClassifier.load(args.model)
     results, failed = [], 0
     for path in args.images:
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is None:
+        try:
+            image = decode_image(path)
+        except ImageDecodeError as error:
             failed += 1
-            results.append({"image": path, "error": "not a readable image file"})
-            print(f"{path}: error: not a readable image file", file=sys.stderr)
+            message = str(error).removeprefix(f"{path}: ")
+            results.append({"image": path, "error": message})
+            print(f"{path}: error: {message}", file=sys.stderr)
             continue
+        # Detect on the photo shrunk as the pages show it (boxes come back in full-size pixels), crop at full size.
+        detector = FaceDetector(downscale=max(image.shape[:2]) / DISPLAY_MAX_SIDE)
         faces = classifier.analyze_frame(image, detector)
         results.append({"image": path, "faces": [face.to_dict() for face in faces]})
         if not args.json:
@@ -218,10 +274,11 @@ def cmd_attack(args: argparse.Namespace) -> int:
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
+    data = _load(args, "attack")
     epsilon = grey_to_epsilon(args.grey) if args.grey is not None else args.epsilon
     target = None if args.target.lower() == "none" else args.target
     result = run_attack(
-        classifier, _load(args), args.out, args.source, target, args.method, epsilon, args.steps,
+        classifier, data, args.out, args.source, target, args.method, epsilon, args.steps,
         max_grey=args.max_grey, min_confidence=args.min_confidence, index=args.index, split=args.split,
     )
     print(
@@ -239,7 +296,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
     curve = run_robustness(
-        classifier, _load(args), args.out, args.max_grey, args.limit, steps=args.steps, split=args.split
+        classifier, _load(args, "measure robustness on"), args.out, args.max_grey, args.limit,
+        steps=args.steps, split=args.split,
     )
     print(curve.to_string(index=False))
     print(f"wrote robustness.csv and robustness.png to {args.out}")
@@ -251,7 +309,7 @@ def cmd_harden(args: argparse.Namespace) -> int:
     from core.model.classifier import load_keras_model
 
     harden(
-        load_keras_model(args.model), _load(args), args.out, args.epochs, max_grey=args.max_grey,
+        load_keras_model(args.model), _load(args, "harden on"), args.out, args.epochs, max_grey=args.max_grey,
         learning_rate=args.learning_rate, train_limit=args.train_limit, eval_limit=args.eval_limit,
     )
     print(f"wrote emotion_cnn_hardened.keras and harden_report.json to {args.out}")
@@ -278,10 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the CNN on Training, select on PublicTest")
     _add_data_option(train)
-    train.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
-    train.add_argument("--epochs", type=int, default=40)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--out", type=folder_path, default="runs/latest", help="output folder (default runs/latest)")
+    train.add_argument("--epochs", type=positive_int, default=40)
+    train.add_argument("--batch-size", type=positive_int, default=64)
+    train.add_argument("--learning-rate", type=positive_float, default=1e-3)
     train.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--rotation", type=float, default=10.0, help="largest random rotation in degrees (default 10)")
@@ -310,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy on PrivateTest, else PublicTest, else all rows")
     _add_data_option(evaluate)
     _add_model_option(evaluate)
-    evaluate.add_argument("--json", help="also write the metrics to this JSON file")
+    evaluate.add_argument("--json", type=file_path, help="also write the metrics to this JSON file")
     evaluate.add_argument(
         "--backend",
         choices=["lite", "keras"],  # core.model.classifier.BACKENDS, spelled out so --help needs no TensorFlow
@@ -329,15 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
     stream = commands.add_parser("stream", help="console mode: the emotion in a webcam or video once a second")
     stream.add_argument("--source", default="0", help="camera index (default 0) or a video file")
     _add_model_option(stream)
-    stream.add_argument("--interval", type=float, default=1.0, help="seconds between samples (default 1)")
+    stream.add_argument("--interval", type=positive_float, default=1.0, help="seconds between samples (default 1)")
     stream.add_argument("--max-samples", type=int, help="stop after this many samples")
-    stream.add_argument("--save-faces", metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ...")
+    stream.add_argument(
+        "--save-faces", type=folder_path, metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ..."
+    )
     stream.set_defaults(handler=cmd_stream)
 
     analyze = commands.add_parser("analyze", help="a video file: emotions per person, annotated video and timeline")
     analyze.add_argument("video", help="any video file FFmpeg reads")
-    analyze.add_argument("--out", help="output folder (default runs/analyze/<video name>)")
-    analyze.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default 1: all)")
+    analyze.add_argument("--out", type=folder_path, help="output folder (default runs/analyze/<video name>)")
+    analyze.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame (default 1: all)")
     analyze.add_argument("--detector", choices=["haar", "blazeface"], default="haar")
     _add_model_option(analyze)
     analyze.set_defaults(handler=cmd_analyze)
@@ -345,12 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     attack = commands.add_parser("attack", help="adversarial hack: the smallest change that turns a Happy face Sad")
     _add_data_option(attack)
     _add_model_option(attack)
-    attack.add_argument("--out", default="runs/attack")
+    attack.add_argument("--out", type=folder_path, default="runs/attack")
     attack.add_argument("--source", default="happy", help="emotion of the face to attack (default happy)")
     attack.add_argument("--target", default="sad", help="emotion to reach (default sad), or 'none' for untargeted")
     attack.add_argument("--method", choices=["pgd", "fgsm"], default="pgd")
     budget = attack.add_mutually_exclusive_group()
-    budget.add_argument("--epsilon", type=float, help="fixed L-inf budget in [0, 1] (default: search the smallest)")
+    budget.add_argument(
+        "--epsilon", type=unit_float, help="fixed L-inf budget in [0, 1] (default: search the smallest)"
+    )
     budget.add_argument("--grey", type=int, help="fixed L-inf budget in grey levels (0..255)")
     attack.add_argument("--max-grey", type=int, default=16, help="largest budget searched, in grey levels")
     attack.add_argument("--steps", type=int, default=50, help="PGD iterations")
@@ -363,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     robustness = commands.add_parser("robustness", help="accuracy against L-inf budget (0..16 grey levels)")
     _add_data_option(robustness)
     _add_model_option(robustness)
-    robustness.add_argument("--out", default="runs/robustness")
+    robustness.add_argument("--out", type=folder_path, default="runs/robustness")
     robustness.add_argument("--max-grey", type=int, default=16)
     robustness.add_argument("--limit", type=int, help="a random subset of this many faces (e.g. 500)")
     robustness.add_argument("--steps", type=int, default=10, help="PGD iterations")
@@ -374,16 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     hardening = commands.add_parser("harden", help="adversarial fine-tuning; clean and robust accuracy reported")
     _add_data_option(hardening)
     _add_model_option(hardening)
-    hardening.add_argument("--out", default="runs/hardened")
-    hardening.add_argument("--epochs", type=int, default=3)
+    hardening.add_argument("--out", type=folder_path, default="runs/hardened")
+    hardening.add_argument("--epochs", type=positive_int, default=3)
     hardening.add_argument("--max-grey", type=int, default=4, help="largest training budget in grey levels")
-    hardening.add_argument("--learning-rate", type=float, default=1e-4)
+    hardening.add_argument("--learning-rate", type=positive_float, default=1e-4)
     hardening.add_argument("--train-limit", type=int, help="fine-tune on this many Training faces")
     hardening.add_argument("--eval-limit", type=int, help="evaluate on this many PublicTest faces")
     hardening.set_defaults(handler=cmd_harden)
 
     export = commands.add_parser("export", help="a LiteRT file with its contract, for use without this project")
-    export.add_argument("--out", default="runs/export")
+    export.add_argument("--out", type=folder_path, default="runs/export")
     export.add_argument("--int8", action="store_true", help="int8 weights (dynamic-range quantisation)")
     _add_model_option(export)
     _add_data_option(export, "; with data, parity.json compares the file with Keras on PublicTest")
@@ -397,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.handler(args)
+    except BadRowsError as error:
+        print(f"error: {error}; skip them with --skip-bad-rows", file=sys.stderr)
+        return 2
     except (DataFormatError, ModelLoadError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -46,7 +46,7 @@ def _profile(path: Path) -> dict:
         entry[1] += cumtime
     total = max(cumtime for _, cumtime in by_name.values())
     parts = {"profiled_total_s": total}
-    for label in ("data._read_table", "data._parse_pixels", "<built-in method numpy.fromstring>"):
+    for label in ("fer_csv._read_table", "fer_csv._parse_pixels", "<built-in method numpy.fromstring>"):
         if label in by_name:
             parts[f"cum {label}"] = by_name[label][1]
     for label, (tottime, _) in sorted(by_name.items(), key=lambda item: -item[1][0])[:4]:

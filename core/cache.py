@@ -1,4 +1,6 @@
-"""Where derived files (parsed CSVs, converted models) are kept; imports nothing heavy."""
+"""Where derived files (parsed CSVs, converted models) are kept; imports nothing heavy.
+Owns cache_dir and its variable FER_CACHE_DIR.
+"""
 
 from __future__ import annotations
 

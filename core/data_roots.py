@@ -1,4 +1,5 @@
 """Confine paths typed in the browser to the allowed data folders.
+Owns allowed_roots, resolve_user_path, PathNotAllowed and the roots' variables (FER2013_PATH, FER_DATA_ROOTS).
 
 The allowed roots, in order (the first one anchors relative paths):
 

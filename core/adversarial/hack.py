@@ -17,6 +17,7 @@ import cv2
 import matplotlib
 
 matplotlib.use("Agg")
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -188,8 +189,22 @@ def _result(
     )
 
 
+def keras_judge(model: EmotionClassifier | keras.Model) -> EmotionClassifier:
+    """The Keras-backed classifier that both attacks and judges: a LiteRT classifier is refused.
+
+    The attack follows the Keras model's gradients; judging its result on another model (LiteRT's int8 weights)
+    would report flips the attacked model never made, or miss ones it did.
+    """
+    if isinstance(model, keras.Model):
+        return EmotionClassifier(model)
+    if model.backend != "keras":
+        raise ValueError(f"attacks run and are judged on the Keras model; got a {model.backend} classifier "
+                         "(load it with backend='keras')")
+    return model
+
+
 def run_attack(
-    classifier: EmotionClassifier,
+    classifier: EmotionClassifier | keras.Model,
     dataset: FerDataset,
     out_dir: str | os.PathLike | None,
     source: str = "happy",
@@ -214,6 +229,7 @@ def run_attack(
     ``target=None`` is untargeted (any label but ``source``). Writes the files of :func:`write_attack` when
     ``out_dir`` is given, and returns what they hold.
     """
+    classifier = keras_judge(classifier)
     data = dataset.split(split) if split is not None else dataset.evaluation_split()
     if len(data) == 0:
         raise ValueError(f"{dataset.source}: no rows in split {split or 'evaluation'}")

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.labels import EMOTIONS
+from core.labels import EMOTIONS, IMAGE_SIZE
 from core.model.architecture import float32_copy
 from core.model.lite import LiteRunner, cached_tflite, to_tflite
 from core.vision.crop import extract_faces, to_model_input
@@ -64,7 +64,22 @@ def default_model_path() -> Path:
     return Path(os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_PATH)
 
 
+def check_model_shape(model: keras.Model, path: str | os.PathLike) -> None:
+    """Refuse a model that does not take (None, 48, 48, 1) faces or does not give one probability per emotion."""
+    expected_input, expected_output = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, len(EMOTIONS))
+    found_input, found_output = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    if len(model.inputs) != 1 or found_input != expected_input:
+        raise ModelLoadError(
+            f"{path}: the model takes input {found_input}; expected {expected_input} (48x48 grey faces)"
+        )
+    if len(model.outputs) != 1 or found_output != expected_output:
+        raise ModelLoadError(
+            f"{path}: the model gives output {found_output}; expected {expected_output} ({len(EMOTIONS)} emotions)"
+        )
+
+
 def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
+    """The Keras model at ``path`` (default :func:`default_model_path`), checked; :class:`ModelLoadError` if not."""
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
@@ -72,6 +87,7 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a broken archive
         raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
+    check_model_shape(model, path)
     if any(layer.dtype_policy.name != "float32" for layer in model.layers):
         model = float32_copy(model)  # a training checkpoint (best.keras, checkpoint.keras)
     return model

@@ -21,16 +21,21 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from core.data import FerDataset, file_sha256
+from core.data import FerDataset, file_sha256, require_labels
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
 from core.model.architecture import DEFAULT_FILTERS, build_model, float32_copy
+from core.model.checkpoints import (
+    BEST_CHECKPOINT,
+    CHECKPOINT,
+    HISTORY_CSV,
+    PREVIOUS_CHECKPOINT,
+    AtomicCheckpoint,
+    load_checkpoint,
+)
 from core.model.classifier import MODEL_FILE
 from core.vision.crop import to_model_input
 
-CHECKPOINT = "checkpoint.keras"
-BEST_CHECKPOINT = "best.keras"
 STATE_FILE = "train_state.json"
-HISTORY_CSV = "history.csv"
 
 Report = TypeVar("Report")
 ArtifactWriter = Callable[[keras.Model, FerDataset, Path, dict], Report]
@@ -175,7 +180,9 @@ class SaveState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         state = {"epoch": epoch + 1, "seconds": self.previous_seconds + time.perf_counter() - self.started}
-        self.path.write_text(json.dumps(state))
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        partial.write_text(json.dumps(state))
+        os.replace(partial, self.path)
 
 
 def _format_duration(seconds: float) -> str:
@@ -198,6 +205,7 @@ def train(
 
     Returns what ``write_artifacts`` returns (the report).
     """
+    require_labels(data, "train")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
@@ -209,36 +217,66 @@ def train(
     if resuming:
         state = json.loads(state_path.read_text())
         initial_epoch, previous_seconds = state["epoch"], state["seconds"]
-    seed = epoch_seed(config.seed, initial_epoch)
-    keras.utils.set_random_seed(seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        weights, seconds = _fit(data, out, config, resuming, initial_epoch, previous_seconds, log)
+    finally:  # a failed run must not leave the process computing in bfloat16
+        keras.mixed_precision.set_global_policy("float32")
+    final = float32_copy(weights)
+    final.save(out / MODEL_FILE)
+    training_info = {
+        "config": {**asdict(config), "filters": list(config.filters)},
+        "training_seconds": round(seconds, 1),
+        "data_file": str(data_path),
+        "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return write_artifacts(final, data, out, training_info)
+
+
+def _fit(
+    data: FerDataset,
+    out: Path,
+    config: TrainConfig,
+    resuming: bool,
+    initial_epoch: int,
+    previous_seconds: float,
+    log,
+) -> tuple[keras.Model, float]:
+    """Build or resume the model, fit it with the checkpoint callbacks; the chosen weights and the seconds spent."""
+    train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
+    seed = epoch_seed(config.seed, initial_epoch)
+    keras.utils.set_random_seed(seed)
 
     train_ds = make_dataset(train_split, config, training=True, seed=seed)
     val_ds = make_dataset(val_split, config, training=False)
     steps = int(np.ceil(len(train_split) / config.batch_size))
     with distribution_strategy().scope():
         if resuming:
-            model = keras.models.load_model(out / CHECKPOINT)
+            model, initial_epoch = load_checkpoint(out, initial_epoch, log)
             # The schedule follows --epochs, so a resumed run can be lengthened or shortened.
             model.optimizer.learning_rate = learning_rate_schedule(config, steps)
-            log(f"resuming from {out / CHECKPOINT} after epoch {initial_epoch}")
+            log(f"resuming after epoch {initial_epoch}")
         else:
             model = build_model(filters=tuple(config.filters), attention=config.attention)
             compile_model(model, config, steps)
 
     started = time.perf_counter()
-    keep_best = keras.callbacks.ModelCheckpoint(out / BEST_CHECKPOINT, monitor="val_accuracy", save_best_only=True)
+    keep_best = AtomicCheckpoint(out / BEST_CHECKPOINT, monitor="val_accuracy")
     if initial_epoch and (out / HISTORY_CSV).exists():
         # A resumed run keeps best.keras unless it beats every earlier epoch.
-        keep_best.best = float(pd.read_csv(out / HISTORY_CSV)["val_accuracy"].max())
+        history = pd.read_csv(out / HISTORY_CSV)
+        keep_best.best = float(history["val_accuracy"].max())
+        # After a fallback to an earlier checkpoint, the epochs it lacks are trained (and logged) again.
+        history[history["epoch"] < initial_epoch].to_csv(out / HISTORY_CSV, index=False)
     callbacks = [
-        keras.callbacks.ModelCheckpoint(out / CHECKPOINT),
+        AtomicCheckpoint(out / CHECKPOINT, previous=out / PREVIOUS_CHECKPOINT),
         keep_best,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(out / HISTORY_CSV, append=resume),
+        keras.callbacks.CSVLogger(out / HISTORY_CSV, append=resuming),
         keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")),
-        SaveState(state_path, started, previous_seconds),
+        SaveState(out / STATE_FILE, started, previous_seconds),
         EpochProgress(config.epochs, len(train_split), log),
     ]
     log(f"training on {len(train_split)} faces, selecting on {len(val_split)} PublicTest faces, {steps} steps/epoch")
@@ -256,15 +294,4 @@ def train(
 
     # Re-read from disk, so that a resumed run picks the best epoch of all its runs.
     chosen = out / (BEST_CHECKPOINT if config.export == "best" else CHECKPOINT)
-    weights = keras.models.load_model(chosen) if chosen.exists() else model
-    keras.mixed_precision.set_global_policy("float32")
-    final = float32_copy(weights)
-    final.save(out / MODEL_FILE)
-    training_info = {
-        "config": {**asdict(config), "filters": list(config.filters)},
-        "training_seconds": round(seconds, 1),
-        "data_file": str(data_path),
-        "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    return write_artifacts(final, data, out, training_info)
+    return (keras.models.load_model(chosen) if chosen.exists() else model), seconds

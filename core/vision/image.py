@@ -1,4 +1,5 @@
 """Decode an image file or upload to a BGR ``uint8`` array: the one decoder behind every entry point.
+Owns decode_image, ImageDecodeError, shrink and the limits (MAX_PIXELS, MAX_FILE_BYTES, DISPLAY_MAX_SIDE).
 
 In order: the file's size is bounded; Pillow reads the format and the pixel count from the header
 only (no pixel data) and too many pixels are refused; OpenCV decodes the pixels unchanged; 16-bit

@@ -8,8 +8,11 @@ Pages hold layout and widgets; anything a test could check without a browser liv
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any page loads TensorFlow: no cuInit / CUDA lines
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:

@@ -13,7 +13,12 @@ from pathlib import Path
 import streamlit as st
 
 from components.model import mtime_ns
+from components.text import escape_markdown
 from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, load_dataset
+from core.data_roots import ROOTS_ENV_VAR, PathNotAllowed, allowed_roots, resolve_user_path
+from core.fer_csv import BadRowsError
+
+SKIP_HINT = "Tick **Skip bad rows** to leave them out."
 
 UPLOAD_TYPES = ["csv", "gz"]
 
@@ -31,7 +36,12 @@ def _load_path(path: str, mtime_ns: int, skip_bad_rows: bool) -> tuple[FerDatase
     try:
         return load_dataset(path, skip_bad_rows=skip_bad_rows), None
     except DataFormatError as error:
-        return None, str(error)
+        return None, _message(str(error), error)
+
+
+def _message(text: str, error: DataFormatError) -> str:
+    """The error as Markdown: user text escaped, and how to skip bad rows in this app (not the CLI flag)."""
+    return escape_markdown(text) + (f" {SKIP_HINT}" if isinstance(error, BadRowsError) else "")
 
 
 def _upload_suffix(name: str) -> str:
@@ -49,17 +59,20 @@ def _load_upload(digest: str, name: str, skip_bad_rows: bool, _data: bytes) -> t
         try:
             dataset = load_dataset(path, skip_bad_rows=skip_bad_rows)
         except DataFormatError as error:
-            return None, str(error).replace(str(path), name).replace(path.name, name)
+            return None, _message(str(error).replace(str(path), name).replace(path.name, name), error)
     dataset.source = name
     dataset.skipped = [reason.replace(path.name, name) for reason in dataset.skipped]
     return dataset, None
 
 
 def load_data_from_path(path: str, skip_bad_rows: bool = False) -> tuple[LoadedData | None, str | None]:
-    """A data set from a path, parsed once per file version (shared by all sessions)."""
-    resolved = Path(path).expanduser()
+    """A data set from a typed path inside the allowed data folders, parsed once per file version (shared)."""
+    try:
+        resolved = resolve_user_path(path)
+    except PathNotAllowed as error:
+        return None, escape_markdown(str(error))
     if not resolved.exists():
-        return None, f"{resolved}: no such file or folder"
+        return None, escape_markdown(f"{resolved}: no such file or folder")
     mtime = mtime_ns(resolved)
     dataset, error = _load_path(str(resolved), mtime, skip_bad_rows)
     if dataset is None:
@@ -86,7 +99,9 @@ def data_picker(key: str) -> LoadedData | None:
             default = os.environ.get(DATA_ENV_VAR, "")
             path = st.text_input(
                 "FER-2013 path", value=default, key=f"{key}_path",
-                help="fer2013.csv or .csv.gz, the seed's CSV folder, or an image folder ROOT/<split>/<emotion>/.",
+                help="fer2013.csv or .csv.gz, the seed's CSV folder, or an image folder ROOT/<split>/<emotion>/, "
+                     "inside the allowed data folders: " + ", ".join(f"`{root}`" for root in allowed_roots())
+                     + f" (more with `{ROOTS_ENV_VAR}` before starting the app).",
             ).strip()
             if not path:
                 st.info(f"No data set given. Set `{DATA_ENV_VAR}` before starting the app, type a path, or upload.")
@@ -105,7 +120,7 @@ def data_picker(key: str) -> LoadedData | None:
         st.success(f"{len(dataset):,} faces: " + ", ".join(
             f"{name} {int((dataset.usage == name).sum()):,}" for name in dataset.splits))
         if dataset.skipped:
-            st.warning(f"Skipped {len(dataset.skipped):,} bad rows; first: {dataset.skipped[0]}")
+            st.warning(f"Skipped {len(dataset.skipped):,} bad rows; first: {escape_markdown(dataset.skipped[0])}")
         return loaded
 
 

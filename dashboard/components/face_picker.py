@@ -4,32 +4,40 @@ Owns pick_face (the source radio and each source's widgets) and faces_in_upload.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import streamlit as st
 
 from components.data_picker import LoadedData, labelled_splits
-from components.images import decode_image
+from components.text import escape_markdown
 from core.data import DATA_ENV_VAR
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
 from core.vision.crop import extract_faces, to_gray
 from core.vision.detect import FaceDetector
+from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
 
 SNAPSHOT_KEY = "snapshot_face"  # where the Live webcam page leaves its snapshot: a 48x48 uint8 face
 FROM_DATA, FROM_UPLOAD, FROM_SNAPSHOT = "Data set", "Upload a photo", "Live snapshot"
-IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
 
 
-@st.cache_resource(show_spinner=False)
+_per_thread = threading.local()
+
+
 def face_detector() -> FaceDetector:
-    return FaceDetector()
+    """This thread's detector: OpenCV's Haar cascade is not thread-safe, and each session runs on its own thread."""
+    if not hasattr(_per_thread, "detector"):
+        _per_thread.detector = FaceDetector()
+    return _per_thread.detector
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding faces…")
 def faces_in_upload(data: bytes) -> tuple[str, list[np.ndarray]]:
-    """("unreadable" | "face" | "photo", 48x48 faces): a 48x48 image is taken as a face crop as it is."""
-    image = decode_image(data)
-    if image is None:
-        return "unreadable", []
+    """("unreadable: why" | "face" | "photo", 48x48 faces): a 48x48 image is taken as a face crop as it is."""
+    try:
+        image = decode_image(data, max_side=DISPLAY_MAX_SIDE)
+    except ImageDecodeError as error:
+        return f"unreadable: {error}", []
     if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):
         return "face", [to_gray(image)]
     return "photo", [crop.pixels for crop in extract_faces(image, face_detector())]
@@ -64,7 +72,7 @@ def face_from_data(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:
 
 
 def face_from_upload(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:
-    uploaded = st.file_uploader("A photo with a face", type=IMAGE_TYPES, key="adversarial_upload",
+    uploaded = st.file_uploader("A photo with a face", type=list(UPLOAD_TYPES), key="adversarial_upload",
                                 help="The largest face found is cropped as the model sees it. A 48x48 image "
                                      "(such as a downloaded adversarial PNG) is used as it is.")
     if uploaded is None:
@@ -74,21 +82,22 @@ def face_from_upload(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None
                        "starting the app, or choose the data set in the sidebar.")
         return None
     kind, faces = faces_in_upload(uploaded.getvalue())
-    if kind == "unreadable":
-        st.error(f"**{uploaded.name} is not an image that can be read.** Upload a JPEG, PNG, BMP, WebP or TIFF "
-                 "picture.", icon=":material/warning:")
+    name = escape_markdown(uploaded.name)
+    if kind.startswith("unreadable"):
+        st.error(f"**{name} cannot be used:** {escape_markdown(kind.removeprefix('unreadable: '))}. Upload a JPEG, "
+                 "PNG, BMP, WebP or TIFF picture.", icon=":material/warning:")
         return None
     if not faces:
-        st.warning(f"**No face found in {uploaded.name}.** The detector looks for frontal faces at least 24 pixels "
+        st.warning(f"**No face found in {name}.** The detector looks for frontal faces at least 24 pixels "
                    "wide: try a closer, well-lit, front-facing picture.", icon=":material/search:")
         return None
     if kind == "face":
-        return faces[0], f"{uploaded.name} (48x48, used as it is)"
+        return faces[0], f"{name} (48x48, used as it is)"
     chosen = 0
     if len(faces) > 1:
         chosen = st.selectbox(f"Face ({len(faces)} found, largest first)", range(len(faces)),
                               format_func=lambda number: f"Face {number + 1}", key="adversarial_face")
-    return faces[chosen], f"{uploaded.name}, face {chosen + 1} of {len(faces)}"
+    return faces[chosen], f"{name}, face {chosen + 1} of {len(faces)}"
 
 
 def face_from_snapshot() -> tuple[np.ndarray, str] | None:

@@ -13,10 +13,11 @@ import streamlit as st
 
 from components.data_picker import LoadedData
 from components.model import display_path, mtime_ns
+from components.text import escape_markdown
 from core.adversarial.attacks import DEFAULT_MAX_GREY
 from core.adversarial.harden import HARDEN_REPORT
 from core.adversarial.robustness import ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
-from core.data import DATA_ENV_VAR, FerDataset
+from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, require_labels
 from core.model.classifier import EmotionClassifier
 
 CURVE_STATE = "adversarial_curve"
@@ -85,6 +86,11 @@ def compute_curve(
         return
     if loaded is None:
         st.caption(f"With a data set (`{DATA_ENV_VAR}` or the sidebar), a small curve can be computed here.")
+        return
+    try:
+        require_labels(loaded.dataset, "compute a robustness curve")
+    except DataFormatError as error:
+        st.caption(escape_markdown(str(error)))
         return
     data = loaded.dataset.evaluation_split()
     keep = data.labels >= 0

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 from components.charts import probability_figure
-from components.images import bgr_to_rgb, decode_image, enlarge
+from components.images import bgr_to_rgb, enlarge
 from components.model import get_classifier
 from components.page import page_header
+from components.text import escape_markdown
 
 from core.analysis.annotate import draw_predictions
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
-
-IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
+from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
 
 page_header(
     "Photo", ":material/photo_camera:",
@@ -26,14 +26,16 @@ if classifier is None:
     st.stop()
 
 
-uploaded = st.file_uploader("A photo with one or more faces", type=IMAGE_TYPES, key="photo_upload")
+uploaded = st.file_uploader("A photo with one or more faces", type=list(UPLOAD_TYPES), key="photo_upload")
 if uploaded is None:
     st.info("Upload a JPEG, PNG, BMP, WebP or TIFF picture. Frontal, well-lit faces work best.", icon=":material/info:")
     st.stop()
 
-image = decode_image(uploaded.getvalue())
-if image is None:
-    st.error(f"**{uploaded.name} is not an image that can be read.** Upload a JPEG, PNG, BMP, WebP or TIFF "
+name = escape_markdown(uploaded.name)
+try:
+    image = decode_image(uploaded.getvalue(), max_side=DISPLAY_MAX_SIDE)
+except ImageDecodeError as error:
+    st.error(f"**{name} cannot be used:** {escape_markdown(str(error))}. Upload a JPEG, PNG, BMP, WebP or TIFF "
              "picture.", icon=":material/warning:")
     st.stop()
 
@@ -42,7 +44,7 @@ with st.spinner("Finding faces…"):
 
 annotated_column, faces_column = st.columns([3, 2], gap="large")
 annotated_column.image(bgr_to_rgb(draw_predictions(image, predictions)),
-                       caption=f"{uploaded.name}: {image.shape[1]}x{image.shape[0]}", width="stretch")
+                       caption=f"{name}: {image.shape[1]}x{image.shape[0]}", width="stretch")
 with faces_column:
     if not predictions:
         st.warning("**No face found in this picture.** The detector looks for frontal faces at least 24 pixels "

@@ -12,7 +12,9 @@ from components.data_picker import LoadedData, data_picker, labelled_splits
 from components.images import enlarge
 from components.model import get_classifier, load_report, model_path, model_version, predict_in_batches
 from components.page import page_header
+from components.text import escape_markdown
 
+from core.data import DataFormatError, require_labels
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
 
@@ -50,9 +52,12 @@ loaded = data_picker("evaluation")
 with st.sidebar:
     if loaded is not None:
         splits = labelled_splits(loaded.dataset)
-        if not splits:
-            st.warning("This data set has no labelled faces to evaluate on.")
-        else:
+        try:
+            require_labels(loaded.dataset, "evaluate")
+        except DataFormatError as error:
+            splits = []
+            st.warning(escape_markdown(str(error)))
+        if splits:
             preferred = [name for name in (PRIVATE_TEST, PUBLIC_TEST) if name in splits]
             split = st.selectbox("Split to evaluate", splits, key="evaluation_split",
                                  index=splits.index(preferred[0]) if preferred else 0)
@@ -77,7 +82,8 @@ if result is not None:
 elif report is not None:
     metrics = report.metrics
     note = " with flip test-time augmentation" if report.flip_tta else ""
-    st.info(f"Shipped training report: **{report.evaluated_on}**, "
+    selection = " (the selection split, not a held-out test)" if report.evaluated_on == PUBLIC_TEST else ""
+    st.info(f"Shipped training report: **{report.evaluated_on}**{selection}, "
             f"{report.samples:,} faces{note}. Choose a data set and split in the sidebar and press "
             "**Evaluate** to recompute and see the faces behind each cell.", icon=":material/description:")
 else:
@@ -159,5 +165,9 @@ if not history or not history.get("epoch"):
 else:
     figure = learning_curves_figure(pd.DataFrame(history), report.best_epoch)
     st.plotly_chart(figure, key="evaluation_curves")
-    st.caption(f"Training vs PublicTest per epoch; dotted line: the best epoch ({report.best_epoch or '?'}), "
-               "whose weights were kept.")
+    exported = report.exported_epoch
+    kept = (f"the model holds epoch {exported}'s weights" + (" (`--export last`)" if exported != report.best_epoch
+            else "") if exported else "which epoch's weights the model holds is not recorded")
+    st.caption(f"Training vs PublicTest per epoch. PublicTest is the selection split (early stopping and the best "
+               f"epoch are judged on it), not a held-out test. Dotted line: the best PublicTest epoch "
+               f"({report.best_epoch or '?'}); {kept}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 ARTIFACTS = REPO / "test-artifacts"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS_ENV_VAR = "FER_SCREENSHOTS"
+"""Set to docs/screenshots to refresh the README's pictures; otherwise they go to test-artifacts/ (ignored)."""
+SCREENSHOTS = REPO / os.environ[SCREENSHOTS_ENV_VAR] if os.environ.get(SCREENSHOTS_ENV_VAR) else ARTIFACTS / "docs"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--no-first-run", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -67,8 +70,9 @@ def wait_until_idle(tab, title: str, timeout_ms: int = 240_000) -> None:
 
 
 def screenshot(tab, name: str, docs: bool = True, clip_above: str | None = None) -> Path:
-    """The whole page (Streamlit scrolls inside its main container) to test-artifacts/, and to
-    docs/screenshots/ for the README; ``clip_above`` stops the docs copy at that heading."""
+    """The whole page (Streamlit scrolls inside its main container) to test-artifacts/, and the README's copy
+    to :data:`SCREENSHOTS` (``$FER_SCREENSHOTS``, else test-artifacts/docs/); ``clip_above`` stops that copy at
+    that heading."""
     height = tab.evaluate(
         "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], [data-testid=\"stSidebar\"]')]"
         ".map(e => e.scrollHeight), 900)"
@@ -106,7 +110,7 @@ def check_bad_uploads(app, uploader_key: str, no_face_message: str) -> None:
     app.file_uploader(key=uploader_key).set_value(("notes.png", b"definitely not a picture", "image/png"))
     app.run()
     no_exception(app)
-    assert "is not an image that can be read" in texts(app.error)
+    assert "cannot be used:** not an image file" in texts(app.error)
 
     wall = png(np.full((300, 400, 3), 90, np.uint8))
     app.file_uploader(key=uploader_key).set_value(("wall.png", wall, "image/png"))

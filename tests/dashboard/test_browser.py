@@ -1,7 +1,8 @@
 """End to end: `streamlit run dashboard/Home.py` driven by headless Chromium (Playwright, sync API).
 
-Screenshots of every page go to test-artifacts/ (full, with data) and docs/screenshots/ (for the README,
-cut above any FER-2013 faces so that no image of the data set lands in the repository).
+Screenshots of every page go to test-artifacts/ (full, with data) and the README's copies (cut above any
+FER-2013 faces so that no image of the data set lands in the repository) to test-artifacts/docs/, or to
+docs/screenshots/ with ``FER_SCREENSHOTS=docs/screenshots``: a test run leaves the checkout unchanged.
 """
 
 from __future__ import annotations
