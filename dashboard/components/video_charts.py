@@ -34,7 +34,8 @@ def timeline_figure(frames_csv: bytes) -> go.Figure:
     figure.update_layout(
         height=140 + 40 * max(1, len(people)), margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
         dragmode=False, xaxis=dict(title="time (s)", rangemode="tozero"),
-        yaxis=dict(categoryorder="array", categoryarray=[f"#{person}" for person in people], autorange="reversed"),
+        yaxis=dict(type="category", categoryorder="array", categoryarray=[f"#{person}" for person in people],
+                   autorange="reversed"),
         legend=dict(orientation="h", y=-0.35),
     )
     return figure
@@ -70,7 +71,7 @@ def shares_figure(summary: dict) -> go.Figure:
     ])
     figure.update_layout(
         barmode="stack", height=120 + 40 * max(1, len(people)), margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"),
+        xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(type="category", autorange="reversed"),
         legend=dict(orientation="h", y=-0.4),
     )
     return figure
