@@ -118,7 +118,6 @@ def test_live_webcam_explains_a_denied_camera(playwright, chromium_path, server)
 
 def test_video_page_analyses_an_upload(page, server, face_clip):
     open_app_page(page, server, "pages/6_Video.py")
-    screenshot(page, "video")  # before any upload: no FER face in the README copy
     # Remember whether a progress bar ever shows (a short clip's analysis may end between two polls).
     page.evaluate("""() => { window.sawProgress = false; new MutationObserver(() => {
         if (document.querySelector('[data-testid="stProgress"]')) window.sawProgress = true;
@@ -149,6 +148,16 @@ def test_video_page_analyses_an_upload(page, server, face_clip):
     page.get_by_text(re.compile(r"From \d+\.\d\d s, the moment clicked on the timeline")).wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "video_result", docs=False)
+
+
+def test_video_page_analyses_the_sample_clip(page, server):
+    open_app_page(page, server, "pages/6_Video.py")
+    page.get_by_text("Sample clip (two drawn faces").click()
+    page.get_by_text("2 people found").wait_for(timeout=120_000)
+    wait_until_idle(page, "Video")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator("video").count() == 1 and page.locator('[data-testid="stDownloadButton"]').count() == 3
+    screenshot(page, "video")  # drawn faces only: no FER image in the README copy
 
 
 def test_video_page_explains_a_file_that_is_not_a_video(page, server, tmp_path):
