@@ -1,6 +1,6 @@
 """Command line for the facial emotion recognition project.
 
-Commands: train, ensemble, evaluate, predict, stream, attack, robustness, harden, export.
+Commands: train, ensemble, evaluate, predict, stream, analyze, attack, robustness, harden, export.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """

@@ -19,14 +19,19 @@ TARGETS = (
     ("batch throughput, flip TTA", ("throughput", "tta_on", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("batch throughput, no TTA", ("throughput", "tta_off", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
+    ("video file, one face, every frame", ("video", "one_face_every_1", "speed_x_real_time"), ">=", 3.0,
+     "video-s per wall-s"),
+    ("long video clip, RSS growth after its first minute (full runs)",
+     ("video", "long_clip", "rss_growth_first_minute_to_end_mb"), "<", 50.0, "MB"),
 )
+COMPARE = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
 
 
 def evaluate_targets(results: dict) -> list[dict]:
     rows = []
     for name, path, op, target, unit in TARGETS:
         value = _get(results, *path)
-        passed = None if value is None else (value <= target if op == "<=" else value >= target)
+        passed = None if value is None else COMPARE[op](value, target)
         rows.append({"name": name, "value": value, "target": f"{op} {target:g} {unit}", "pass": passed})
     return rows
 
@@ -145,6 +150,23 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     if g("pipeline", "status") not in (None, "ok"):
         add("frame pipeline", (g("pipeline", "reason") or g("pipeline", "error") or "")[:70])
 
+    rows.append(("Video files: analyze_recording on 640x480 30 fps H.264 clips (decode to annotated.mp4)",))
+    for name in ("one_face_every_1", "one_face_every_3", "three_faces_every_1", "three_faces_every_3"):
+        report = g("video", name)
+        if not report:
+            continue
+        metric = f"{name.replace('_', ' ')} (video-s per wall-s)"
+        if name == "one_face_every_1":
+            target_row(metric, "video file, one face, every frame")
+        else:
+            add(metric, _fmt(report["speed_x_real_time"]))
+        add("  frames/s; CPU ms per frame", f"{_fmt(report['frames_per_s'])}; {_fmt(report['cpu_ms_per_frame'])}")
+    if g("video", "long_clip"):
+        target_row(f"{g('video', 'long_clip', 'minutes'):g}-minute clip: RSS growth after minute 1 (MB)",
+                   "long video clip, RSS growth after its first minute (full runs)")
+    if g("video", "status") not in (None, "ok"):
+        add("video files", (g("video", "reason") or g("video", "error") or "")[:70])
+
     rows.append(("Data",))
     if g("csv", "status") == "ok":
         target_row(f"parse {g('csv', 'rows'):,} rows with load_dataset (s)", "full CSV parse")
@@ -196,7 +218,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         )
         if soak.get("huge_pages_growth_mb") is not None:
             add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
-    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training"):
+    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "video",
+                 "training"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])
     return rows

@@ -150,6 +150,26 @@ def soak(context, results) -> dict:
     return {**note, **report}
 
 
+def video(context, results) -> dict:
+    from bench.frames import detectable_faces
+    from bench.video import video_benchmark
+    from core.analysis.tracked import frame_analyzer
+    from core.vision.detect import FaceDetector
+    from core.vision.track import PersonTracker
+
+    if context.labels is None:
+        return skipped("no data, so no real faces to paste")
+    detector = FaceDetector(downscale=2)  # as train_cli.py analyze runs it
+    faces, tried = detectable_faces(context.faces, detector, 3)
+    settings = context.settings
+    classifier = context.classifiers["tta_on"]
+    report = video_benchmark(
+        lambda: frame_analyzer(classifier, detector, PersonTracker()), faces, settings.video_seconds,
+        settings.video_everies, settings.video_soak_minutes, log=context.log,
+    )
+    return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
+
+
 def training(context, results) -> dict:
     from bench.training import training_section
     from core.data import FerDataset

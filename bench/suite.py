@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
 
-SECTIONS = ("csv", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training")
+SECTIONS = ("csv", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "video", "training")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class Settings:
     train_subset: int | None
     train_variants: tuple[tuple[str, bool, int], ...]
     """(precision, XLA, batch size)"""
+    video_seconds: float
+    video_everies: tuple[int, ...]
+    video_soak_minutes: float | None
+    """The long clip whose memory growth is measured; None leaves it out."""
 
 
 FULL = Settings(
@@ -47,6 +51,9 @@ FULL = Settings(
         ("mixed_bfloat16", False, 128),
         ("mixed_bfloat16", False, 256),
     ),
+    video_seconds=10.0,
+    video_everies=(1, 3),
+    video_soak_minutes=10.0,
 )
 QUICK = Settings(
     throughput_batches=2,
@@ -58,6 +65,9 @@ QUICK = Settings(
     train_batches=4,
     train_subset=1024,
     train_variants=(("float32", False, 64), ("mixed_bfloat16", False, 64)),
+    video_seconds=2.0,
+    video_everies=(1,),
+    video_soak_minutes=None,
 )
 
 

@@ -34,6 +34,11 @@ PAGE_INFO = {
     "5_Adversarial.py": (
         ":material/gpp_maybe:", "Adversarial", "How small, targeted pixel changes fool the model.",
     ),
+    "6_Video.py": (
+        ":material/movie:", "Video",
+        "Upload a video: each person tracked and labelled over time, an annotated video to play and download, "
+        "a clickable timeline and each person's emotion shares.",
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the FER-2013 file beside the checkout, small CSV slices and a smoke-trained model."""
+"""Shared fixtures: the FER-2013 file beside the checkout, small CSV slices, a smoke-trained model and a video clip."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pandas as pd
 # aiortc's SRTP binding segfaults when loaded after TensorFlow: load it first, whatever test runs first.
 import pylibsrtp  # noqa: F401
 import pytest
+
+from tests.clips import moving_face_frames, write_clip
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -85,3 +87,22 @@ def detectable_faces(faces: np.ndarray, count: int) -> list[np.ndarray]:
         if len(found) == count:
             return found
     pytest.fail(f"the Haar cascade found fewer than {count} pasted FER faces")
+
+
+@pytest.fixture(scope="session")
+def clip_face(public_faces) -> np.ndarray:
+    """A PublicTest face the Haar cascade finds at every position of the moving clip."""
+    from core.vision.crop import extract_faces
+    from core.vision.detect import FaceDetector
+
+    detector = FaceDetector(downscale=2)
+    for face in public_faces[0]:
+        if all(len(extract_faces(frame, detector)) == 1 for frame in moving_face_frames(face)[::4]):
+            return face
+    pytest.fail("no PublicTest face is found all along the moving clip")
+
+
+@pytest.fixture(scope="session")
+def face_clip(clip_face, tmp_path_factory) -> Path:
+    """64 frames, 30 fps, 320x240, one moving FER face."""
+    return write_clip(tmp_path_factory.mktemp("clips") / "face.mp4", moving_face_frames(clip_face))

@@ -90,6 +90,8 @@ def test_quick_run_data_sections(quick_run):
     assert pipeline["one_face"]["faces_found"] == 1 and pipeline["one_face"]["frames_per_s"] > 0
     assert pipeline["three_faces"]["faces_found"] == 3 and pipeline["three_faces"]["frames_per_s"] > 0
     assert results["memory"]["faces_found"] == 1
+    video = results["video"]["one_face_every_1"]
+    assert video["speed_x_real_time"] > 0 and video["people"] == 1 and video["faces_per_analysed_frame"] == 1
     assert 0 <= results["throughput"]["tta_on"]["accuracy"] <= 1
 
 

@@ -1,5 +1,5 @@
-"""Draw predictions onto frames: a box and 'Emotion NN%' per face.
-Owns draw_predictions and EMOTION_COLOURS_BGR (the one colour per emotion the dashboard reuses).
+"""Draw faces onto frames: a box and a label ('Happy 81%', or '#2 Happy 81%' for a tracked person) per face.
+Owns draw_predictions, draw_people and EMOTION_COLOURS_BGR (the one colour per emotion the dashboard reuses).
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.analysis.tracked import TrackedFace
 from core.labels import EMOTIONS
 from core.model.classifier import FacePrediction
 
@@ -31,16 +32,32 @@ def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np
         canvas = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
     else:
         canvas = frame.copy()
-    thickness = max(1, round(max(canvas.shape[:2]) / 400))
     for prediction in predictions:
         box = prediction.box
-        colour = EMOTION_COLOURS_BGR[prediction.label_index]
-        cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, thickness + 1)
         text = f"{prediction.label} {prediction.confidence:.0%}"
-        scale = max(0.4, box.w / 220)
-        (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = box.y - height - baseline - 4 if box.y - height - baseline - 4 >= 0 else box.y + box.h
-        cv2.rectangle(canvas, (box.x, top), (box.x + width + 4, top + height + baseline + 4), colour, -1)
-        cv2.putText(canvas, text, (box.x + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                    thickness, cv2.LINE_AA)
+        _box_and_label(canvas, (box.x, box.y, box.w, box.h), prediction.label_index, text, box.w / 220)
     return canvas
+
+
+def draw_people(frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
+    """Draws each tracked face on the BGR ``frame`` itself (a decoded frame is ours to mark) and returns it."""
+    for face in faces:
+        text = f"#{face.person} {face.label} {face.confidence:.0%}"
+        _box_and_label(frame, face.box, face.label_index, text, face.box[2] / 260)
+    return frame
+
+
+def _box_and_label(
+    canvas: np.ndarray, box: tuple[int, int, int, int], label_index: int, text: str, scale: float
+) -> None:
+    """A box in the emotion's colour with ``text`` on a filled tab above it (below it at the frame's top edge)."""
+    x, y, w, h = box
+    colour = EMOTION_COLOURS_BGR[label_index]
+    thickness = max(1, round(max(canvas.shape[:2]) / 400))
+    scale = max(0.4, scale)
+    cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness + 1)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    top = y - height - baseline - 4 if y - height - baseline - 4 >= 0 else y + h
+    cv2.rectangle(canvas, (x, top), (x + width + 4, top + height + baseline + 4), colour, -1)
+    cv2.putText(canvas, text, (x + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
+                cv2.LINE_AA)

@@ -1,4 +1,6 @@
-"""How far a recording's analysis has got, and a terminal line that shows it (frames/s and time left)."""
+"""How far a recording's analysis has got, and a terminal line that shows it (frames/s and time left).
+Owns Progress, ProgressPrinter and format_progress.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Analyse a video file in one streamed pass: frames.csv, summary.json, annotated.mp4 and timeline.png.
+Owns analyze_recording, RecordingSummary and the output files' names and CSV columns.
 
 Each frame is decoded, analysed (every ``every``-th one), drawn on and encoded before the next
 is decoded; rows go to frames.csv as they are found. annotated.mp4 holds every decoded frame:
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.analysis.draw_people import draw_people
+from core.analysis.annotate import draw_people
 from core.analysis.progress import Progress
 from core.analysis.timeline import EmotionTimeline, PersonSummary
 from core.analysis.tracked import FrameAnalyzer, TrackedFace

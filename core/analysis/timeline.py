@@ -1,4 +1,5 @@
 """Who showed which emotion, and for how long: per-person totals and a timeline chart, accumulated frame by frame.
+Owns EmotionTimeline and PersonSummary.
 
 Memory grows with the number of people and of time bins (at most :data:`MAX_BINS` per person),
 never with the number of frames.

@@ -1,4 +1,5 @@
 """Decode a video file frame by frame with PyAV: its metadata, and BGR frames streamed at the analysis size.
+Owns VideoReader, VideoInfo, DecodedFrame and VideoAnalysisError (why a file cannot be analysed).
 
 Frames come from a generator, one at a time, so memory stays flat whatever the video's length.
 Times come from each frame's own timestamp (pts x time base), so variable frame rates are timed

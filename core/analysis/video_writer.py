@@ -1,4 +1,5 @@
 """Encode BGR frames to an H.264 MP4 one at a time, as they come: browsers play it while it loads.
+Owns H264Writer.
 
 libx264, yuv420p (what every browser decodes), ``+faststart`` (the index at the front of the
 file, so playback starts before the whole file has arrived). Each frame keeps its own

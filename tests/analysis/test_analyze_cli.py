@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import train_cli
-from tests.analysis.conftest import CLIP_FRAMES, cut_in_half, write_audio_only
+from tests.clips import CLIP_FRAMES, cut_in_half, write_audio_only
 
 
 def test_analyze_every_second_frame(face_clip, tmp_path, capsys):

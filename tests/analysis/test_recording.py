@@ -14,7 +14,7 @@ from core.analysis.recording import CSV_COLUMNS, analyze_recording
 from core.analysis.tracked import TrackedFace, frame_analyzer
 from core.analysis.video_reader import VideoAnalysisError
 from core.labels import EMOTIONS
-from tests.analysis.conftest import CLIP_FPS, CLIP_FRAMES, cut_in_half, write_audio_only, write_clip
+from tests.clips import CLIP_FPS, CLIP_FRAMES, cut_in_half, write_audio_only, write_clip
 
 HAPPY, SAD = EMOTIONS.index("Happy"), EMOTIONS.index("Sad")
 

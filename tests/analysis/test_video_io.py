@@ -8,7 +8,7 @@ import pytest
 
 from core.analysis.video_reader import VideoReader, analysis_size
 from core.analysis.video_writer import H264Writer
-from tests.analysis.conftest import write_clip
+from tests.clips import write_clip
 
 
 def marked_frame(width: int, height: int) -> np.ndarray:

@@ -25,6 +25,7 @@ PAGES = {  # page file -> (URL path, title text, screenshot name)
     "pages/3_Dataset_explorer.py": ("Dataset_explorer", "Dataset explorer", "dataset_explorer"),
     "pages/4_Evaluation.py": ("Evaluation", "Evaluation", "evaluation"),
     "pages/5_Adversarial.py": ("Adversarial", "Adversarial", "adversarial"),
+    "pages/6_Video.py": ("Video", "Video", "video"),
 }
 
 

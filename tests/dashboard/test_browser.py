@@ -115,3 +115,57 @@ def test_live_webcam_explains_a_denied_camera(playwright, chromium_path, server)
         screenshot(tab, "live_webcam_denied", docs=False)
     finally:
         chromium.close()
+
+
+def test_video_page_analyses_an_upload(page, server, face_clip):
+    open_app_page(page, server, "pages/6_Video.py")
+    # Remember whether a progress bar ever shows (a short clip's analysis may end between two polls).
+    page.evaluate("""() => { window.sawProgress = false; new MutationObserver(() => {
+        if (document.querySelector('[data-testid="stProgress"]')) window.sawProgress = true;
+    }).observe(document.body, {childList: true, subtree: true}); }""")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(face_clip))
+    page.get_by_text(re.compile(r"64 of 64 frames analysed")).wait_for(timeout=120_000)
+    wait_until_idle(page, "Video")
+    assert page.evaluate("() => window.sawProgress")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("1 person found").is_visible()
+    video = page.locator("video").first
+    video.wait_for(timeout=30_000)
+    assert video.evaluate("v => new Promise(done => v.readyState >= 1 ? done(v.duration) : "
+                          "v.addEventListener('loadedmetadata', () => done(v.duration)))") > 1.5
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    assert charts.count() == 2  # the shares and the timeline
+    assert page.get_by_role("heading", name="Emotion shares per person").is_visible()
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    downloads = page.locator('[data-testid="stDownloadButton"]')
+    names = [downloads.nth(i).inner_text().split()[-1] for i in range(downloads.count())]  # after the icon
+    assert names == ["frames.csv", "summary.json", "annotated.mp4"]
+
+    # Clicking a moment on the timeline plays the video from there.
+    plot = charts.nth(1).locator(".nsewdrag").first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_text(re.compile(r"From \d+\.\d\d s, the moment clicked on the timeline")).wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "video_result", docs=False)
+
+
+def test_video_page_analyses_the_sample_clip(page, server):
+    open_app_page(page, server, "pages/6_Video.py")
+    page.get_by_text("Sample clip (two drawn faces").click()
+    page.get_by_text("2 people found").wait_for(timeout=120_000)
+    wait_until_idle(page, "Video")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator("video").count() == 1 and page.locator('[data-testid="stDownloadButton"]').count() == 3
+    screenshot(page, "video")  # drawn faces only: no FER image in the README copy
+
+
+def test_video_page_explains_a_file_that_is_not_a_video(page, server, tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is text, not a video")
+    open_app_page(page, server, "pages/6_Video.py")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
+    page.get_by_text("This file cannot be analysed").wait_for(timeout=60_000)
+    assert page.get_by_text("notes.mp4 is not a video FFmpeg can read").is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0

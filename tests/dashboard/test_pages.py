@@ -18,6 +18,7 @@ from core.analysis.live import LiveAnalyzer
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
+from tests.clips import write_audio_only
 
 
 def grid_captions(app) -> list[str]:
@@ -93,6 +94,42 @@ def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces)
 def test_photo_explains_a_non_image_and_a_picture_without_faces(open_page, no_data):
     app = open_page("pages/2_Photo.py")
     check_bad_uploads(app, "photo_upload", "No face found")
+
+
+# ---------------------------------------------------------------- Video
+
+
+def test_video_analyses_the_sample_clip_and_offers_the_downloads(open_page, no_data):
+    app = open_page("pages/6_Video.py")
+    source = app.radio(key="video_source")
+    source.set_value(source.options[1]).run()
+    no_exception(app)
+    assert "2 people found" in texts(app.success)
+    shares = app.dataframe[0].value
+    assert list(shares.person) == ["#1", "#2"] and shares[list(EMOTIONS)].sum(axis=1).round(3).eq(1).all()
+    assert len(app.get("download_button")) == 3 and len(app.get("plotly_chart")) == 2
+    result = app.session_state["video_result"][1]
+    assert result.annotated_mp4[4:8] == b"ftyp" and result.frames_csv.startswith(b"frame,time_s,person")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("notes.mp4", b"definitely not a video", "is not a video FFmpeg can read"),
+    ("half.mp4", "truncated", "breaks off before its first frame"),
+    ("sound.mp4", "audio", "has no video stream"),
+])
+def test_video_explains_a_file_it_cannot_analyse(open_page, no_data, tmp_path, name, content, message):
+    from components.video_sample import sample_clip
+
+    if content == "truncated":
+        content = sample_clip(tmp_path)[:3000]  # the header and not one whole frame
+    elif content == "audio":
+        content = write_audio_only(tmp_path / "sound.wav").read_bytes()
+    app = open_page("pages/6_Video.py")
+    app.file_uploader(key="video_upload").set_value((name, content, "video/mp4"))
+    app.run()
+    no_exception(app)
+    assert "This file cannot be analysed" in texts(app.error) and message in texts(app.error)
+    assert "video_result" not in app.session_state
 
 
 # ---------------------------------------------------------------- Dataset explorer
