@@ -45,7 +45,7 @@ def test_resume_continues_after_the_last_epoch(smoke_run, small_csv, tmp_path, c
     shutil.copytree(smoke_run, out)
     command = ["train", "--data", str(small_csv), "--out", str(out), "--epochs", "2", "--resume", "--export", "last"]
     assert train_cli.main(command) == 0
-    assert "resuming from" in capsys.readouterr().out
+    assert "resuming after epoch 1" in capsys.readouterr().out
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [0, 1]
     report = read_report(out / "report.json")
@@ -138,7 +138,7 @@ def test_predict_reports_a_non_image_and_goes_on(smoke_run, face_photo, tmp_path
     text.write_text("not an image")
     assert train_cli.main(["predict", str(text), str(face_photo), "--model", str(smoke_run / "emotion_cnn.keras")]) == 1
     captured = capsys.readouterr()
-    assert f"{text}: error: not a readable image file" in captured.err
+    assert f"{text}: error: not an image file" in captured.err
     assert f"{face_photo}: 2 faces" in captured.out
 
 

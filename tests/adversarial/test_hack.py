@@ -71,7 +71,7 @@ def test_a_fixed_budget_and_fgsm_are_honoured(classifier, data, tmp_path):
 @pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason=f"{SHIPPED_MODEL} not trained yet")
 def test_the_shipped_model_flips_happy_to_sad_within_4_grey_levels(data, tmp_path):
     """The first PublicTest face in the file that is Happy and called Happy with >= 90% confidence."""
-    shipped = EmotionClassifier.load(SHIPPED_MODEL)
+    shipped = EmotionClassifier.load(SHIPPED_MODEL, backend="keras")
     result = run_attack(shipped, data, tmp_path, split=PUBLIC_TEST, max_grey=4, max_candidates=1, progress=None)
     assert result.source_label == "Happy" and result.source_confidence >= 0.9
     assert result.success and result.adversarial_label == "Sad" and result.linf_grey_levels <= 4
