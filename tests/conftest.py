@@ -75,8 +75,8 @@ def paste_face(face: np.ndarray, size: int = 192, frame_shape=(480, 640), at=(20
 
 def detectable_faces(faces: np.ndarray, count: int) -> list[np.ndarray]:
     """The first ``count`` faces that the Haar cascade finds once pasted into a frame."""
-    from core.vision.crop import extract_faces
     from core.vision.detect import FaceDetector
+    from core.vision.faces import extract_faces
 
     detector, found = FaceDetector(), []
     for face in faces:

@@ -9,19 +9,15 @@ import streamlit as st
 
 from components.data_picker import LoadedData, labelled_splits
 from components.images import decode_image
+from components.model import get_detector
 from core.data import DATA_ENV_VAR
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
-from core.vision.crop import extract_faces, to_gray
-from core.vision.detect import FaceDetector
+from core.vision.crop import to_gray
+from core.vision.faces import extract_faces
 
 SNAPSHOT_KEY = "snapshot_face"  # where the Live webcam page leaves its snapshot: a 48x48 uint8 face
 FROM_DATA, FROM_UPLOAD, FROM_SNAPSHOT = "Data set", "Upload a photo", "Live snapshot"
 IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
-
-
-@st.cache_resource(show_spinner=False)
-def face_detector() -> FaceDetector:
-    return FaceDetector()
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding faces…")
@@ -32,7 +28,7 @@ def faces_in_upload(data: bytes) -> tuple[str, list[np.ndarray]]:
         return "unreadable", []
     if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):
         return "face", [to_gray(image)]
-    return "photo", [crop.pixels for crop in extract_faces(image, face_detector())]
+    return "photo", [crop.pixels for crop in extract_faces(image, get_detector())]
 
 
 def face_from_data(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:
@@ -79,8 +75,8 @@ def face_from_upload(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None
                  "picture.", icon=":material/warning:")
         return None
     if not faces:
-        st.warning(f"**No face found in {uploaded.name}.** The detector looks for frontal faces at least 24 pixels "
-                   "wide: try a closer, well-lit, front-facing picture.", icon=":material/search:")
+        st.warning(f"**No face found in {uploaded.name}.** Try a closer, well-lit "
+                   "picture.", icon=":material/search:")
         return None
     if kind == "face":
         return faces[0], f"{uploaded.name} (48x48, used as it is)"

@@ -1,5 +1,6 @@
 """The model and report in use, loaded once and shared: the classifier, its training report, batch predictions.
-Owns model_path, get_classifier, load_report, predict_in_batches and the file helpers (display_path, mtime_ns).
+Owns model_path, get_classifier, get_detector, load_report, predict_in_batches and the file helpers
+(display_path, mtime_ns).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from components import ROOT
 from core.evaluation.report import REPORT_FILE, ReportError, TrainingReport, read_report
 from core.labels import EMOTIONS
 from core.model.classifier import MODEL_ENV_VAR, EmotionClassifier, ModelLoadError, default_model_path
+from core.vision.faces import Detector, make_detector
 
 PREDICT_BATCH = 256
 TRAIN_HINT = (
@@ -46,6 +48,12 @@ def mtime_ns(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return -1
+
+
+@st.cache_resource(show_spinner=False)
+def get_detector(name: str = "blazeface") -> Detector:
+    """The named face detector for still images, built once and shared (it serialises its own calls)."""
+    return make_detector(name)
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…", max_entries=2)

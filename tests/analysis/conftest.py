@@ -54,8 +54,8 @@ def moving_face_frames(face: np.ndarray, count: int = CLIP_FRAMES) -> list[np.nd
 @pytest.fixture(scope="session")
 def clip_face(public_faces) -> np.ndarray:
     """A PublicTest face the Haar cascade finds at every position of the moving clip."""
-    from core.vision.crop import extract_faces
     from core.vision.detect import FaceDetector
+    from core.vision.faces import extract_faces
 
     detector = FaceDetector(downscale=2)
     for face in public_faces[0]:
