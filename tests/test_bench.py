@@ -98,7 +98,7 @@ def analyzer():
     from core.analysis.live import LiveAnalyzer
 
     model = load_model_under_test(None, explicit=False)  # the shipped model, else an untrained stand-in
-    return LiveAnalyzer(product_classifier(model), smoothing=3)
+    return LiveAnalyzer(product_classifier(model), smoothing_s=0.3)
 
 
 @pytest.fixture(scope="module")
