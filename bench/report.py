@@ -19,6 +19,11 @@ TARGETS = (
     ("batch throughput, flip TTA", ("throughput", "tta_on", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("batch throughput, no TTA", ("throughput", "tta_off", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
+    ("BlazeFace recall, worst roll 0-45", ("detection", "targets", "recall_worst_roll"), ">=", 0.95, ""),
+    ("accuracy drop, upright to 30 degrees", ("detection", "targets", "accuracy_drop_30_points"), "<=", 2.0, "points"),
+    ("BlazeFace pipeline, one face", ("detection", "pipeline", "one_face", "frames_per_s"), ">=", 60.0, "frames/s"),
+    ("BlazeFace pipeline, three faces", ("detection", "pipeline", "three_faces", "frames_per_s"), ">=", 30.0,
+     "frames/s"),
 )
 
 
@@ -145,6 +150,19 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
     if g("pipeline", "status") not in (None, "ok"):
         add("frame pipeline", (g("pipeline", "reason") or g("pipeline", "error") or "")[:70])
 
+    rows.append(("Detection: PublicTest faces pasted into 640x480 frames and rolled 0-45 degrees",))
+    if g("detection", "status") == "ok":
+        target_row("BlazeFace recall, worst roll", "BlazeFace recall, worst roll 0-45")
+        haar = min(recalls["haar"] for recalls in g("detection", "detection", "by_roll").values())
+        add("  Haar recall, worst roll", _fmt(haar, 2))
+        upright, rolled = g("detection", "targets", "accuracy_upright"), g("detection", "targets", "accuracy_30")
+        add("classifier accuracy upright / 30 degrees (BlazeFace crops)", f"{_fmt(upright, 3)} / {_fmt(rolled, 3)}")
+        target_row("  drop from upright to 30 degrees (points)", "accuracy drop, upright to 30 degrees")
+        target_row("BlazeFace + align + track + classify, one face (frames/s)", "BlazeFace pipeline, one face")
+        target_row("  three faces (frames/s)", "BlazeFace pipeline, three faces")
+    else:
+        add("detection", (g("detection", "reason") or g("detection", "error") or "not run")[:70])
+
     rows.append(("Data",))
     if g("csv", "status") == "ok":
         target_row(f"parse {g('csv', 'rows'):,} rows with load_dataset (s)", "full CSV parse")
@@ -196,7 +214,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         )
         if soak.get("huge_pages_growth_mb") is not None:
             add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
-    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "training"):
+    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "soak",
+                 "training"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])
     return rows
