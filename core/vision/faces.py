@@ -60,6 +60,7 @@ class AlignedDetector:
 
 
 Detector = FaceDetector | AlignedDetector
+"""Either detector: both have ``detect(gray) -> list[Box]``, largest first."""
 
 
 def region_matrix(eyes: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
@@ -84,7 +85,9 @@ def make_detector(name: str = "blazeface", video: bool = False) -> Detector:
 
 
 def extract_faces(frame: np.ndarray, detector: Detector, margin: float = DEFAULT_MARGIN) -> list[FaceCrop]:
-    """Every detected face in a gray/BGR/BGRA frame as a 48x48 crop with its box, largest first."""
+    """Every detected face in a gray/BGR/BGRA frame as a 48x48 crop with its box, largest first.
+
+    ``margin`` applies to Haar's boxes; BlazeFace's crops take the margin of the cascade's box in the region."""
     gray = to_gray(frame)
     if isinstance(detector, AlignedDetector):
         return detector.crops(gray)
