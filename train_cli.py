@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: n
 from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, require_labels, resolve_data_path
 from core.fer_csv import BadRowsError
 from core.labels import SPLITS
+from core.vision import DETECTORS
 
 
 def positive_int(text: str) -> int:
@@ -77,6 +78,13 @@ def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -
 
 def _add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a .keras model (default: $FER_MODEL_PATH, else the shipped one)")
+
+
+def _add_detector_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detector", choices=DETECTORS, default=DETECTORS[0],
+        help="blazeface: any head roll, eye-aligned crops (default); haar: OpenCV's cascade, upright faces only",
+    )
 
 
 def _add_tta_option(parser: argparse.ArgumentParser) -> None:
@@ -159,22 +167,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import json
 
     from core.model.classifier import EmotionClassifier
-    from core.vision.detect import FaceDetector
+    from core.vision.faces import make_detector
     from core.vision.image import DISPLAY_MAX_SIDE, ImageDecodeError, decode_image
 
-    classifier = EmotionClassifier.load(args.model)
+    classifier, detector = EmotionClassifier.load(args.model), make_detector(args.detector)
     results, failed = [], 0
     for path in args.images:
         try:
-            image = decode_image(path)
+            image = decode_image(path, max_side=DISPLAY_MAX_SIDE)  # shrunk as the pages show it: the same faces
         except ImageDecodeError as error:
             failed += 1
             message = str(error).removeprefix(f"{path}: ")
             results.append({"image": path, "error": message})
             print(f"{path}: error: {message}", file=sys.stderr)
             continue
-        # Detect on the photo shrunk as the pages show it (boxes come back in full-size pixels), crop at full size.
-        detector = FaceDetector(downscale=max(image.shape[:2]) / DISPLAY_MAX_SIDE)
         faces = classifier.analyze_frame(image, detector)
         results.append({"image": path, "faces": [face.to_dict() for face in faces]})
         if not args.json:
@@ -195,14 +201,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
     from core.analysis.video import VideoSourceError, sample_faces
     from core.model.classifier import EmotionClassifier
+    from core.vision.faces import make_detector
 
-    classifier = EmotionClassifier.load(args.model)
+    classifier, detector = EmotionClassifier.load(args.model), make_detector(args.detector, video=True)
     save_dir = Path(args.save_faces) if args.save_faces else None
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
     saved = 0
     try:
-        for sample in sample_faces(args.source, classifier, interval=args.interval, max_samples=args.max_samples):
+        for sample in sample_faces(args.source, classifier, detector, args.interval, args.max_samples):
             print("Preprocessing ...")
             if args.source.isdigit():
                 stamp = time.strftime("%H:%M:%S", time.localtime(sample.seconds))
@@ -211,7 +218,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
             if not sample.faces:
                 print(f"{stamp}s : no face in view")
             for face in sample.faces:
-                print(f"{stamp}s : {face.label} , {face.confidence:.0%}")
+                print(f"{stamp}s : #{face.person} {face.label} , {face.confidence:.0%}")
                 if save_dir:
                     cv2.imwrite(str(save_dir / f"image{saved}.png"), face.face)
                     saved += 1
@@ -233,19 +240,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from core.analysis.tracked import frame_analyzer
     from core.analysis.video_reader import VideoAnalysisError, VideoReader
     from core.model.classifier import EmotionClassifier
-    from core.vision.detect import FaceDetector
+    from core.vision.faces import make_detector
     from core.vision.track import PersonTracker
 
-    if args.detector == "blazeface":
-        print("error: the BlazeFace detector is not wired into analyze yet; use --detector haar", file=sys.stderr)
-        return 1
     try:
         VideoReader(args.video).close()  # a file that is no video fails before the model loads
     except VideoAnalysisError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     out = Path(args.out) if args.out else Path("runs/analyze") / Path(args.video).stem
-    analyze_frame = frame_analyzer(EmotionClassifier.load(args.model), FaceDetector(downscale=2), PersonTracker())
+    detector = make_detector(args.detector, video=True)
+    analyze_frame = frame_analyzer(EmotionClassifier.load(args.model), detector, PersonTracker())
     printer = ProgressPrinter()
     try:
         summary = analyze_recording(args.video, out, analyze_frame, every=args.every, progress=printer)
@@ -382,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     _add_model_option(predict)
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_detector_option(predict)
     predict.set_defaults(handler=cmd_predict)
 
     stream = commands.add_parser("stream", help="console mode: the emotion in a webcam or video once a second")
@@ -392,13 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--save-faces", type=folder_path, metavar="DIR", help="write the 48x48 crops as image0.png, image1.png, ..."
     )
+    _add_detector_option(stream)
     stream.set_defaults(handler=cmd_stream)
 
     analyze = commands.add_parser("analyze", help="a video file: emotions per person, annotated video and timeline")
     analyze.add_argument("video", help="any video file FFmpeg reads")
     analyze.add_argument("--out", type=folder_path, help="output folder (default runs/analyze/<video name>)")
     analyze.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame (default 1: all)")
-    analyze.add_argument("--detector", choices=["haar", "blazeface"], default="haar")
+    _add_detector_option(analyze)
     _add_model_option(analyze)
     analyze.set_defaults(handler=cmd_analyze)
 

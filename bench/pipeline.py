@@ -20,7 +20,7 @@ def scenario_frames(faces: list[np.ndarray]) -> dict[str, tuple[np.ndarray, int]
 
 def frame_pipeline(analyzer, faces: list[np.ndarray], repeats: int) -> dict:
     """frames/s and p50/p95 of ``LiveAnalyzer.annotate`` per scenario, and detection alone."""
-    from core.vision.crop import extract_faces
+    from core.vision.faces import extract_faces
 
     results = {}
     for name, (frame, placed) in scenario_frames(faces).items():

@@ -23,6 +23,11 @@ TARGETS = (
      "video-s per wall-s"),
     ("long video clip, RSS growth after its first minute (full runs)",
      ("video", "long_clip", "rss_growth_first_minute_to_end_mb"), "<", 50.0, "MB"),
+    ("BlazeFace recall, worst roll 0-45", ("detection", "targets", "recall_worst_roll"), ">=", 0.95, ""),
+    ("accuracy drop, upright to 30 degrees", ("detection", "targets", "accuracy_drop_30_points"), "<=", 2.0, "points"),
+    ("BlazeFace pipeline, one face", ("detection", "pipeline", "one_face", "frames_per_s"), ">=", 60.0, "frames/s"),
+    ("BlazeFace pipeline, three faces", ("detection", "pipeline", "three_faces", "frames_per_s"), ">=", 30.0,
+     "frames/s"),
 )
 COMPARE = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
 
@@ -166,6 +171,18 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
                    "long video clip, RSS growth after its first minute (full runs)")
     if g("video", "status") not in (None, "ok"):
         add("video files", (g("video", "reason") or g("video", "error") or "")[:70])
+    rows.append(("Detection: PublicTest faces pasted into 640x480 frames and rolled 0-45 degrees",))
+    if g("detection", "status") == "ok":
+        target_row("BlazeFace recall, worst roll", "BlazeFace recall, worst roll 0-45")
+        haar = min(recalls["haar"] for recalls in g("detection", "detection", "by_roll").values())
+        add("  Haar recall, worst roll", _fmt(haar, 2))
+        upright, rolled = g("detection", "targets", "accuracy_upright"), g("detection", "targets", "accuracy_30")
+        add("classifier accuracy upright / 30 degrees (BlazeFace crops)", f"{_fmt(upright, 3)} / {_fmt(rolled, 3)}")
+        target_row("  drop from upright to 30 degrees (points)", "accuracy drop, upright to 30 degrees")
+        target_row("BlazeFace + align + track + classify, one face (frames/s)", "BlazeFace pipeline, one face")
+        target_row("  three faces (frames/s)", "BlazeFace pipeline, three faces")
+    else:
+        add("detection", (g("detection", "reason") or g("detection", "error") or "not run")[:70])
 
     rows.append(("Data",))
     if g("csv", "status") == "ok":
@@ -218,8 +235,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         )
         if soak.get("huge_pages_growth_mb") is not None:
             add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
-    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "video",
-                 "training"):
+    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "soak",
+                 "video", "training"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])
     return rows

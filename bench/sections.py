@@ -145,7 +145,7 @@ def soak(context, results) -> dict:
     from core.analysis.live import LiveAnalyzer
 
     faces, note = _frame_faces(context)
-    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector, smoothing=5)
+    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector, smoothing_s=0.3)
     report = run_soak(analyzer, context.settings.soak_frames, faces, log=context.log)
     return {**note, **report}
 
@@ -168,6 +168,15 @@ def video(context, results) -> dict:
         settings.video_everies, settings.video_soak_minutes, log=context.log,
     )
     return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
+def detection(context, results) -> dict:
+    """BlazeFace vs Haar on rolled FER faces: recall, classifier accuracy, the BlazeFace pipeline's frame rate."""
+    from bench import detection as bench_detection
+
+    if context.labels is None:
+        return skipped("no data: the detection benchmark pastes labelled PublicTest faces")
+    settings = bench_detection.QUICK if context.args.quick else bench_detection.FULL
+    quiet = lambda message: None  # noqa: E731
+    return bench_detection.run(context.faces, context.labels, context.classifiers["tta_on"], settings, quiet)
 
 
 def training(context, results) -> dict:

@@ -13,7 +13,9 @@ import numpy as np
 
 from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
 
-SECTIONS = ("csv", "throughput", "latency", "fer", "flops", "pipeline", "memory", "soak", "video", "training")
+SECTIONS = (
+    "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "soak", "video", "training",
+)
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,8 @@ def paste_face(face: np.ndarray, size: int = 192, frame_shape=(480, 640), at=(20
 
 def detectable_faces(faces: np.ndarray, count: int) -> list[np.ndarray]:
     """The first ``count`` faces that the Haar cascade finds once pasted into a frame."""
-    from core.vision.crop import extract_faces
     from core.vision.detect import FaceDetector
+    from core.vision.faces import extract_faces
 
     detector, found = FaceDetector(), []
     for face in faces:
@@ -92,8 +92,8 @@ def detectable_faces(faces: np.ndarray, count: int) -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def clip_face(public_faces) -> np.ndarray:
     """A PublicTest face the Haar cascade finds at every position of the moving clip."""
-    from core.vision.crop import extract_faces
     from core.vision.detect import FaceDetector
+    from core.vision.faces import extract_faces
 
     detector = FaceDetector(downscale=2)
     for face in public_faces[0]:

@@ -47,6 +47,18 @@ def test_quick_run_reports_every_section(quick_run):
     assert "ours/fer" in table and ("PASS" in table or "FAIL" in table) and "peak:" in table
 
 
+
+def test_quick_run_measures_detection(quick_run):
+    results, table = quick_run
+    detection = results["detection"]
+    if not HAVE_DATA:
+        assert detection["status"] == "skipped"
+        return
+    assert detection["status"] == "ok"
+    assert 0 <= detection["targets"]["recall_worst_roll"] <= 1
+    assert all(detection["pipeline"][name]["frames_per_s"] > 0 for name in ("one_face", "three_faces"))
+    assert "BlazeFace recall, worst roll" in table
+
 def test_quick_run_numbers_are_sane(quick_run):
     results, _ = quick_run
     for name in ("tta_on", "tta_off"):
@@ -100,7 +112,7 @@ def analyzer():
     from core.analysis.live import LiveAnalyzer
 
     model = load_model_under_test(None, explicit=False)  # the shipped model, else an untrained stand-in
-    return LiveAnalyzer(product_classifier(model), smoothing=3)
+    return LiveAnalyzer(product_classifier(model), smoothing_s=0.3)
 
 
 @pytest.fixture(scope="module")

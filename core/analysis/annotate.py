@@ -34,7 +34,8 @@ def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np
         canvas = frame.copy()
     for prediction in predictions:
         box = prediction.box
-        text = f"{prediction.label} {prediction.confidence:.0%}"
+        person = "" if prediction.person is None else f"#{prediction.person} "
+        text = f"{person}{prediction.label} {prediction.confidence:.0%}"
         _box_and_label(canvas, (box.x, box.y, box.w, box.h), prediction.label_index, text, box.w / 220)
     return canvas
 

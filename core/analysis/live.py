@@ -1,8 +1,8 @@
-"""Live video analysis: one call per frame, with optional smoothing over recent frames.
-Owns LiveAnalyzer, FrameResult and VIDEO_DOWNSCALE (the frame -> label path: vision, then the classifier).
+"""Live video analysis: one call per frame, each face with a stable person id and its own smoothing.
+Owns LiveAnalyzer and FrameResult (the frame -> label path: vision, the tracker, then the classifier).
 
-Shared by the CLI's ``stream`` command and the dashboard's live page; safe to call from a
-video thread (the classifier serialises its own model calls).
+Shared by the dashboard's live page and the benchmarks; safe to call from a video thread (the
+classifier serialises its own model calls). One analyser per stream: its tracker is the stream's.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import numpy as np
 
 from core.analysis.annotate import draw_predictions
 from core.model.classifier import EmotionClassifier, FacePrediction
-from core.vision.detect import FaceDetector
-
-VIDEO_DOWNSCALE = 2.0
-"""Video frames are scanned for faces at half resolution: 2-3x faster, faces of 48 px and up still found."""
+from core.vision import DETECTORS
+from core.vision.faces import Detector, make_detector
+from core.vision.track import PersonTracker
 
 
 class FrameResult(NamedTuple):
-    """What one frame showed: its faces (largest first), when, and the recent frame rate."""
+    """What one frame showed: its faces (largest first, each with ``person`` set), when, and the recent frame rate."""
 
     faces: list[FacePrediction]
     timestamp: float
@@ -31,40 +30,48 @@ class FrameResult(NamedTuple):
 
 
 class LiveAnalyzer:
-    """Detects and classifies faces frame by frame.
+    """Detects, tracks and classifies faces frame by frame.
 
-    ``smoothing`` > 1 averages the largest face's probabilities over that many recent frames,
-    which stops the label flickering between two close emotions.
+    ``smoothing_s`` > 0 averages each person's probabilities over about that many seconds (their own
+    history only), which stops the label flickering between two close emotions.
     """
 
-    def __init__(self, classifier: EmotionClassifier, detector: FaceDetector | None = None, smoothing: int = 1):
+    def __init__(
+        self, classifier: EmotionClassifier, detector: Detector | str = DETECTORS[0], smoothing_s: float = 0.0
+    ) -> None:
         self.classifier = classifier
-        self.detector = detector or FaceDetector(downscale=VIDEO_DOWNSCALE)
-        self.smoothing = max(1, smoothing)
-        self._recent: deque[np.ndarray] = deque(maxlen=self.smoothing)
+        self.detector_name = detector if isinstance(detector, str) else None
+        self.detector = make_detector(detector, video=True) if isinstance(detector, str) else detector
+        self.tracker = PersonTracker(smoothing_s=max(0.0, smoothing_s))
         self._frame_times: deque[float] = deque(maxlen=30)
 
-    def set_smoothing(self, frames: int) -> None:
-        frames = max(1, int(frames))
-        if frames != self.smoothing:
-            self.smoothing = frames
-            self._recent = deque(self._recent, maxlen=frames)
+    @property
+    def smoothing_s(self) -> float:
+        return self.tracker.smoothing_s
 
-    def analyze(self, frame: np.ndarray) -> FrameResult:
-        faces = self.classifier.analyze_frame(frame, self.detector)
-        if faces:
-            self._recent.append(faces[0].probabilities)
-            smoothed = np.mean(np.stack(self._recent), axis=0)
-            faces[0] = replace(faces[0], probabilities=smoothed)
-        else:
-            self._recent.clear()
+    def set_smoothing(self, seconds: float) -> None:
+        self.tracker.smoothing_s = max(0.0, float(seconds))
+
+    def set_detector(self, name: str) -> None:
+        """Switch to the named detector (a no-op when it is already in use); people keep their ids."""
+        if name != self.detector_name:
+            self.detector, self.detector_name = make_detector(name, video=True), name
+
+    def analyze(self, frame: np.ndarray, t_seconds: float | None = None) -> FrameResult:
+        """Faces in the frame; ``t_seconds`` is the stream's clock (default: now), never decreasing."""
         now = time.perf_counter()
+        faces = self.classifier.analyze_frame(frame, self.detector)
+        people = self.tracker.update([face.box for face in faces], now if t_seconds is None else t_seconds)
+        faces = [
+            replace(face, person=person, probabilities=self.tracker.smooth(person, face.probabilities))
+            for person, face in zip(people, faces, strict=True)
+        ]
         self._frame_times.append(now)
         span = self._frame_times[-1] - self._frame_times[0]
         fps = (len(self._frame_times) - 1) / span if span > 0 else 0.0
         return FrameResult(faces, time.time(), fps)
 
     def annotate(self, frame: np.ndarray) -> tuple[np.ndarray, FrameResult]:
-        """The frame with boxes and labels drawn, and the result behind them."""
+        """The frame with boxes and '#person emotion NN%' labels drawn, and the result behind them."""
         result = self.analyze(frame)
         return draw_predictions(frame, result.faces), result

@@ -1,5 +1,5 @@
 """Faces with a person id: what a frame analysis hands the recording loop, and how today's pieces make them.
-Owns TrackedFace, FrameAnalyzer, the Tracker protocol and frame_analyzer.
+Owns TrackedFace, FrameAnalyzer, Tracker and frame_analyzer (any detector of :mod:`core.vision.faces`).
 
 The loop in :mod:`core.analysis.recording` only sees :class:`TrackedFace` lists, so any detector,
 aligner, classifier or tracker can stand behind a :data:`FrameAnalyzer`.
@@ -15,8 +15,8 @@ import numpy as np
 
 from core.labels import EMOTIONS
 from core.model.classifier import EmotionClassifier
-from core.vision.crop import extract_faces
-from core.vision.detect import Box, FaceDetector
+from core.vision.detect import Box
+from core.vision.faces import Detector, extract_faces
 
 BoxXYWH = tuple[int, int, int, int]
 """x, y, width, height in pixels of the analysed frame."""
@@ -55,7 +55,7 @@ class Tracker(Protocol):
         ...
 
 
-def frame_analyzer(classifier: EmotionClassifier, detector: FaceDetector, tracker: Tracker) -> FrameAnalyzer:
+def frame_analyzer(classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> FrameAnalyzer:
     """A :data:`FrameAnalyzer` that detects, crops and classifies every face, and asks ``tracker`` who it is."""
 
     def analyze_frame(frame: np.ndarray, t: float) -> list[TrackedFace]:

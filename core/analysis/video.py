@@ -1,4 +1,4 @@
-"""Sample a webcam or video file once per interval and classify the faces in view.
+"""Sample a webcam or video file once per interval and classify the faces in view, each with a person id.
 Owns sample_faces, open_source, Sample and VideoSourceError.
 """
 
@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from core.analysis.live import VIDEO_DOWNSCALE
 from core.model.classifier import EmotionClassifier, FacePrediction
-from core.vision.detect import FaceDetector
+from core.vision.faces import Detector, make_detector
+from core.vision.track import PersonTracker
 
 
 class VideoSourceError(RuntimeError):
@@ -25,6 +26,7 @@ class Sample(NamedTuple):
     """Position in the video file, or wall-clock time (seconds since the epoch) for a camera."""
     frame: np.ndarray
     faces: list[FacePrediction]
+    """Largest first, each with ``person`` set."""
 
 
 def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
@@ -40,12 +42,13 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
 def sample_faces(
     source: str,
     classifier: EmotionClassifier,
-    detector: FaceDetector | None = None,
+    detector: Detector | None = None,
     interval: float = 1.0,
     max_samples: int | None = None,
 ) -> Iterator[Sample]:
     """Every ``interval`` seconds (of video time for a file, of wall time for a camera) one sample."""
-    detector = detector or FaceDetector(downscale=VIDEO_DOWNSCALE)
+    detector = detector or make_detector(video=True)
+    tracker = PersonTracker(max_age_s=max(3.0, 3 * interval))
     capture, is_camera = open_source(source)
     next_due, taken = 0.0, 0
     try:
@@ -60,6 +63,8 @@ def sample_faces(
                 continue
             next_due = seconds + interval
             taken += 1
-            yield Sample(seconds, frame, classifier.analyze_frame(frame, detector))
+            faces = classifier.analyze_frame(frame, detector)
+            people = tracker.update([face.box for face in faces], seconds)
+            yield Sample(seconds, frame, [replace(f, person=p) for f, p in zip(faces, people, strict=True)])
     finally:
         capture.release()

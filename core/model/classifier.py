@@ -16,8 +16,9 @@ import tensorflow as tf
 from core.labels import EMOTIONS, IMAGE_SIZE
 from core.model.architecture import float32_copy
 from core.model.lite import LiteRunner, cached_tflite, to_tflite
-from core.vision.crop import extract_faces, to_model_input
-from core.vision.detect import Box, FaceDetector
+from core.vision.crop import to_model_input
+from core.vision.detect import Box
+from core.vision.faces import Detector, extract_faces
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""
@@ -36,6 +37,8 @@ class FacePrediction:
     face: np.ndarray
     """The 48x48 uint8 crop the model saw."""
     probabilities: np.ndarray
+    person: int | None = None
+    """Stable id of the person across a video's frames; None for a still image."""
 
     @property
     def label_index(self) -> int:
@@ -50,8 +53,9 @@ class FacePrediction:
         return float(self.probabilities[self.label_index])
 
     def to_dict(self) -> dict:
-        """JSON-ready: box, emotion, its probability and every class's probability."""
+        """JSON-ready: box, emotion, its probability and every class's probability (and the person in a video)."""
         return {
+            **({} if self.person is None else {"person": self.person}),
             "box": {"x": self.box.x, "y": self.box.y, "w": self.box.w, "h": self.box.h},
             "emotion": self.label,
             "probability": round(self.confidence, 4),
@@ -167,7 +171,7 @@ class EmotionClassifier:
         """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
         return self.predict_inputs(to_model_input(faces))
 
-    def analyze_frame(self, frame: np.ndarray, detector: FaceDetector) -> list[FacePrediction]:
+    def analyze_frame(self, frame: np.ndarray, detector: Detector) -> list[FacePrediction]:
         """Detect every face in a gray/BGR/BGRA frame and classify it."""
         crops = extract_faces(frame, detector)
         if not crops:

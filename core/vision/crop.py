@@ -1,9 +1,9 @@
 """From a frame and its face boxes to model input: gray, crop with a margin, 48x48, scaled to [0, 1].
-Owns to_gray, DEFAULT_MARGIN, FaceCrop, crop_face, resize_face, extract_faces and to_model_input.
+Owns to_gray, DEFAULT_MARGIN, FaceCrop, crop_face, resize_face and to_model_input.
 
-This is the one preprocessing path (:mod:`core.vision.detect` finds the boxes). Training and evaluation
-start from 48x48 uint8 faces (already cropped in FER-2013) and call :func:`to_model_input`; photos, live
-video and attacks call :func:`extract_faces` first, which ends in the same 48x48 uint8 crops.
+This is the one preprocessing path. Training and evaluation start from 48x48 uint8 faces (already
+cropped in FER-2013) and call :func:`to_model_input`; photos, live video and attacks call
+:func:`core.vision.faces.extract_faces` first, which ends in the same 48x48 uint8 crops.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from core.labels import IMAGE_SIZE
-from core.vision.detect import Box, FaceDetector
+from core.vision.detect import Box
 
 DEFAULT_MARGIN = 0.01
 """Extra border around a detected box, as a fraction of its size.
@@ -67,12 +67,6 @@ def resize_face(gray: np.ndarray) -> np.ndarray:
     shrinking = gray.shape[0] > IMAGE_SIZE or gray.shape[1] > IMAGE_SIZE
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(gray, (IMAGE_SIZE, IMAGE_SIZE), interpolation=interpolation)
-
-
-def extract_faces(frame: np.ndarray, detector: FaceDetector, margin: float = DEFAULT_MARGIN) -> list[FaceCrop]:
-    """Every detected face in a frame as a 48x48 crop with its box."""
-    gray = to_gray(frame)
-    return [FaceCrop(box, crop_face(gray, box, margin)) for box in detector.detect(gray)]
 
 
 def to_model_input(faces: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Stable person ids across video frames, and each person's own smoothed probabilities.
+Owns PersonTracker and Track (one person's last box, last sighting and smoothed probabilities).
 
 Detections are matched to tracks by the Hungarian method on centre distance (in units of the
 track's box side). A track that goes unmatched survives ``max_age_s`` seconds of the caller's
@@ -36,7 +37,7 @@ class PersonTracker:
     ``max_distance`` is how far (in box sides) a face may move from its track's last box and still
     match; ``max_size_change`` how many times larger or smaller it may be. ``smoothing_s`` is the
     time constant of each person's exponential moving average, in seconds, so it behaves the same
-    at any frame rate.
+    at any frame rate (0: no smoothing).
     """
 
     def __init__(
@@ -84,7 +85,8 @@ class PersonTracker:
         if track.probabilities is None:
             track.probabilities = probabilities.copy()
         else:
-            weight = 1.0 - math.exp(-max(self._now - track.smoothed_at, 0.0) / self.smoothing_s)
+            elapsed = max(self._now - track.smoothed_at, 0.0)
+            weight = 1.0 if self.smoothing_s <= 0 else 1.0 - math.exp(-elapsed / self.smoothing_s)
             track.probabilities = (1.0 - weight) * track.probabilities + weight * probabilities
         track.smoothed_at = self._now
         return track.probabilities.copy()

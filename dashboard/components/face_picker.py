@@ -4,31 +4,20 @@ Owns pick_face (the source radio and each source's widgets) and faces_in_upload.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import streamlit as st
 
 from components.data_picker import LoadedData, labelled_splits
+from components.model import get_detector
 from components.text import escape_markdown
 from core.data import DATA_ENV_VAR
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
-from core.vision.crop import extract_faces, to_gray
-from core.vision.detect import FaceDetector
+from core.vision.crop import to_gray
+from core.vision.faces import extract_faces
 from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
 
 SNAPSHOT_KEY = "snapshot_face"  # where the Live webcam page leaves its snapshot: a 48x48 uint8 face
 FROM_DATA, FROM_UPLOAD, FROM_SNAPSHOT = "Data set", "Upload a photo", "Live snapshot"
-
-
-_per_thread = threading.local()
-
-
-def face_detector() -> FaceDetector:
-    """This thread's detector: OpenCV's Haar cascade is not thread-safe, and each session runs on its own thread."""
-    if not hasattr(_per_thread, "detector"):
-        _per_thread.detector = FaceDetector()
-    return _per_thread.detector
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding faces…")
@@ -40,7 +29,7 @@ def faces_in_upload(data: bytes) -> tuple[str, list[np.ndarray]]:
         return f"unreadable: {error}", []
     if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):
         return "face", [to_gray(image)]
-    return "photo", [crop.pixels for crop in extract_faces(image, face_detector())]
+    return "photo", [crop.pixels for crop in extract_faces(image, get_detector())]
 
 
 def face_from_data(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:

@@ -20,10 +20,13 @@ import pandas as pd
 
 from core.analysis.live import FrameResult, LiveAnalyzer
 from core.labels import EMOTIONS
+from core.model.classifier import FacePrediction
+from core.vision import DETECTORS
 
 ICE_ENV_VAR = "FER_ICE_SERVERS"
 MAX_TIMELINE_ROWS = 36_000
-"""About 40 minutes at 15 analysed frames per second."""
+"""About 40 minutes of one face at 15 analysed frames per second."""
+DEFAULT_SMOOTHING_S = 0.3
 CAMERA_MESSAGES = {
     "device_access_denied": "The browser refused the camera (permission denied). Allow the camera for this site "
                             "(the camera icon in the address bar), then press Start again, or use the Photo page.",
@@ -79,7 +82,7 @@ def camera_watch_html() -> str:
         "__ERRORS__", json.dumps(CAMERA_ERRORS))
 
 
-TIMELINE_COLUMNS = ["time", "seconds", "faces", "emotion", "confidence", *[f"p_{name}" for name in EMOTIONS]]
+TIMELINE_COLUMNS = ["time", "seconds", "faces", "person", "emotion", "confidence", *[f"p_{name}" for name in EMOTIONS]]
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,16 @@ class LiveSnapshot:
     frames: int
     faces: int
     fps: float
+    person: int | None
+    """Whose face the rest describes: the one asked for while in view, else the largest."""
+    people: list[int]
+    """The person ids in the current frame."""
+    seen: list[int]
+    """Every person id seen this session."""
     label_index: int | None
     probabilities: np.ndarray | None
     face: np.ndarray | None
-    """The current (largest) face as the model saw it: 48x48 uint8."""
+    """That person's face as the model saw it: 48x48 uint8."""
     error: str | None
 
     @property
@@ -109,15 +118,17 @@ class LiveSession:
 
     def __init__(self, max_rows: int = MAX_TIMELINE_ROWS) -> None:
         self._lock = threading.Lock()
-        self.smoothing = 1
-        """Frames to average over; set by the page, applied by the video thread."""
+        self.smoothing = DEFAULT_SMOOTHING_S
+        """Seconds each person's probabilities are averaged over; set by the page, applied by the video thread."""
+        self.detector = DETECTORS[0]
+        """The face detector's name; set by the page, applied by the video thread."""
         self._rows: deque[tuple] = deque(maxlen=max_rows)
         self._start: float | None = None
         self._frames = 0
         self._faces = 0
         self._fps = 0.0
-        self._probabilities: np.ndarray | None = None
-        self._face: np.ndarray | None = None
+        self._current: dict[int, FacePrediction] = {}
+        self._last: dict[int, FacePrediction] = {}
         self._error: str | None = None
 
     def record(self, result: FrameResult) -> None:
@@ -127,51 +138,56 @@ class LiveSession:
             self._faces = len(result.faces)
             self._fps = result.fps
             self._error = None
-            if not result.faces:
-                self._probabilities = None
-                return
-            face = result.faces[0]
-            self._probabilities = np.array(face.probabilities, dtype=np.float32)
-            self._face = np.array(face.face, dtype=np.uint8)
-            if self._start is None:
+            self._current = {face.person: face for face in result.faces}  # largest first
+            self._last.update(self._current)
+            if result.faces and self._start is None:
                 self._start = result.timestamp
-            self._rows.append(
-                (result.timestamp, result.timestamp - self._start, len(result.faces), face.label_index,
-                 *self._probabilities.tolist())
-            )
+            for face in result.faces:
+                self._rows.append(
+                    (result.timestamp, result.timestamp - self._start, len(result.faces), face.person,
+                     face.label_index, *np.asarray(face.probabilities, dtype=np.float32).tolist())
+                )
 
     def record_error(self, error: BaseException) -> None:
         with self._lock:
             self._error = f"{type(error).__name__}: {error}"
 
-    def snapshot(self) -> LiveSnapshot:
+    def snapshot(self, person: int | None = None) -> LiveSnapshot:
+        """What the video thread last reported, about ``person`` while in view, else about the largest face."""
         with self._lock:
-            probabilities = None if self._probabilities is None else self._probabilities.copy()
+            people, seen = list(self._current), sorted(self._last)
+            chosen = person if person in self._current else (people[0] if people else None)
+            face = self._current.get(chosen)
+            last = self._last.get(person if person in self._last else chosen)
             return LiveSnapshot(
                 frames=self._frames,
                 faces=self._faces,
                 fps=self._fps,
-                label_index=None if probabilities is None else int(np.argmax(probabilities)),
-                probabilities=probabilities,
-                face=None if self._face is None else self._face.copy(),
+                person=chosen,
+                people=people,
+                seen=seen,
+                label_index=None if face is None else face.label_index,
+                probabilities=None if face is None else np.array(face.probabilities, dtype=np.float32),
+                face=None if last is None else np.array(last.face, dtype=np.uint8),
                 error=self._error,
             )
 
     @property
     def rows(self) -> int:
-        """Timeline rows so far (analysed frames with a face)."""
+        """Timeline rows so far (one per face per analysed frame)."""
         with self._lock:
             return len(self._rows)
 
     def timeline(self, last_seconds: float | None = None) -> pd.DataFrame:
-        """One row per analysed frame with a face: when, the dominant emotion, its confidence, all probabilities."""
+        """One row per face per analysed frame: when, who, the dominant emotion, its confidence, all probabilities."""
         with self._lock:
             rows = list(self._rows)
         if last_seconds is not None and rows:
             cutoff = rows[-1][1] - last_seconds
             rows = [row for row in rows if row[1] >= cutoff]
-        frame = pd.DataFrame(rows, columns=["timestamp", "seconds", "faces", "label_index", *TIMELINE_COLUMNS[5:]])
-        probabilities = frame[TIMELINE_COLUMNS[5:]].to_numpy()
+        frame = pd.DataFrame(rows, columns=["timestamp", "seconds", "faces", "person", "label_index",
+                                            *TIMELINE_COLUMNS[6:]])
+        probabilities = frame[TIMELINE_COLUMNS[6:]].to_numpy()
         frame.insert(0, "time", [datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
                                  for t in frame["timestamp"]])
         frame["emotion"] = [EMOTIONS[int(i)] for i in frame["label_index"]]
@@ -189,8 +205,7 @@ class LiveSession:
             self._rows.clear()
             self._start = None
             self._frames = 0
-            self._probabilities = None
-            self._face = None
+            self._current, self._last = {}, {}
 
 
 def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
@@ -204,6 +219,7 @@ def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
         image = frame.to_ndarray(format="bgr24")
         try:
             analyzer.set_smoothing(session.smoothing)
+            analyzer.set_detector(session.detector)
             annotated, result = analyzer.annotate(image)
         except Exception as error:  # keep the video running; the page shows what went wrong
             session.record_error(error)

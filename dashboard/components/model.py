@@ -1,9 +1,11 @@
 """The model and report in use, loaded once and shared: the classifier, its training report, batch predictions.
-Owns model_path, get_classifier, load_report, predict_in_batches and the file helpers (display_path, mtime_ns).
+Owns model_path, get_classifier, get_detector, load_report, predict_in_batches and the file helpers
+(display_path, mtime_ns).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from components import ROOT
 from core.evaluation.report import REPORT_FILE, ReportError, TrainingReport, read_report
 from core.labels import EMOTIONS
 from core.model.classifier import MODEL_ENV_VAR, EmotionClassifier, ModelLoadError, default_model_path
+from core.vision.faces import Detector, make_detector
 
 PREDICT_BATCH = 256
 TRAIN_HINT = (
@@ -46,6 +49,21 @@ def mtime_ns(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return -1
+
+
+_per_thread = threading.local()
+
+
+def get_detector(name: str = "blazeface") -> Detector:
+    """This thread's named face detector for still images, built once per thread.
+
+    Not shared between sessions: OpenCV's Haar cascade (inside both detectors) is not thread-safe,
+    and each session's script runs on its own thread.
+    """
+    detectors = _per_thread.__dict__.setdefault("detectors", {})
+    if name not in detectors:
+        detectors[name] = make_detector(name)
+    return detectors[name]
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…", max_entries=2)

@@ -25,14 +25,15 @@ from components.page import page_header, webrtc_problem
 
 from core.analysis.live import LiveAnalyzer
 from core.labels import EMOTIONS
+from core.vision import DETECTORS
 
 POLL_SECONDS = 0.5
 TIMELINE_SECONDS = 60
 
 page_header(
     "Live webcam", ":material/videocam:",
-    "Press Start and allow the camera: each face is boxed and labelled on the video; the current face's "
-    "probabilities and a timeline of the dominant emotion update beside it.",
+    "Press Start and allow the camera: each face is boxed and labelled with a person id on the video; the chosen "
+    "person's probabilities and each person's timeline of the dominant emotion update beside it.",
 )
 
 classifier = get_classifier()
@@ -53,7 +54,7 @@ def secrets_ice_servers():
 
 
 def session_objects() -> tuple[LiveSession, LiveAnalyzer]:
-    """This browser session's result store and analyser (own Haar detector; the model is shared)."""
+    """This browser session's result store and analyser (own detector and tracker; the model is shared)."""
     if "live_session" not in st.session_state:
         st.session_state["live_session"] = LiveSession()
     analyzer = st.session_state.get("live_analyzer")
@@ -64,35 +65,39 @@ def session_objects() -> tuple[LiveSession, LiveAnalyzer]:
 
 
 def timeline_figure(session: LiveSession) -> go.Figure:
+    """One row per person, each analysed frame a square in the colour of that person's dominant emotion."""
     timeline = session.timeline(last_seconds=TIMELINE_SECONDS)
+    people = sorted(timeline["person"].unique().tolist())
     figure = go.Figure()
     for index, emotion in enumerate(EMOTIONS):
         rows = timeline[timeline["emotion"] == emotion]
         figure.add_trace(go.Scatter(
-            x=rows["seconds"], y=[index] * len(rows), mode="markers", name=emotion,
+            x=rows["seconds"], y=[f"#{person}" for person in rows["person"]], mode="markers", name=emotion,
             marker=dict(color=EMOTION_COLOURS[index], size=9, symbol="square"),
             customdata=np.c_[rows["confidence"]] if len(rows) else None,
-            hovertemplate=f"%{{x:.1f}} s: {emotion} (%{{customdata[0]:.0%}})<extra></extra>",
+            hovertemplate=f"%{{y}} at %{{x:.1f}} s: {emotion} (%{{customdata[0]:.0%}})<extra></extra>",
         ))
     end = float(timeline["seconds"].max()) if len(timeline) else TIMELINE_SECONDS
     figure.update_layout(
-        height=260, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+        height=120 + 40 * len(people), margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
+        legend=dict(orientation="h", y=-0.35),
         xaxis=dict(title="seconds since the first face", range=[max(0.0, end - TIMELINE_SECONDS), max(end, 1.0)]),
-        yaxis=dict(tickvals=list(range(len(EMOTIONS))), ticktext=list(EMOTIONS), range=[len(EMOTIONS) - 0.5, -0.5]),
+        yaxis=dict(type="category", categoryorder="array", categoryarray=[f"#{p}" for p in reversed(people)]),
     )
     return figure
 
 
-def render_live(session: LiveSession, slots: dict, tick: int) -> None:
+def render_live(session: LiveSession, slots: dict, tick: int, person: int | None) -> None:
     """Fill the placeholders from the latest result (cheap: called every POLL_SECONDS while playing)."""
-    snap = session.snapshot()
+    snap = session.snapshot(person)
     slots["fps"].metric("Frames per second", f"{snap.fps:.1f}")
     slots["faces"].metric("Faces in frame", snap.faces)
+    slots["people"].caption("People in view: " + (", ".join(f"#{p}" for p in sorted(snap.people)) or "none"))
     if snap.error:
         slots["status"].error(f"Analysis failed on the last frame: {snap.error}")
     elif snap.label is not None:
         slots["status"].markdown(
-            f"### Current face: **{snap.label}** {snap.confidence:.0%}"
+            f"### Current face: **{snap.label}** {snap.confidence:.0%} (person #{snap.person})"
         )
     elif snap.frames:
         slots["status"].info("No face in view: look at the camera, with your face well lit.")
@@ -103,7 +108,7 @@ def render_live(session: LiveSession, slots: dict, tick: int) -> None:
                                 config={"displayModeBar": False})
     timeline = timeline_figure(session)
     slots["timeline"].plotly_chart(timeline, key=f"live_timeline_{tick}", config={"displayModeBar": False})
-    slots["rows"].caption(f"{session.rows:,} analysed frames with a face so far (one row each: time, emotion, "
+    slots["rows"].caption(f"{session.rows:,} rows so far (one per face per analysed frame: time, person, emotion, "
                           "confidence, all seven probabilities).")
 
 
@@ -125,10 +130,16 @@ with video_column:
     )
     st.html(camera_watch_html(), unsafe_allow_javascript=True)
     smoothing = st.slider(
-        "Smoothing (frames averaged)", 1, 15, value=session.smoothing, key="live_smoothing",
-        help="Average the current face's probabilities over this many recent frames to stop the label flickering.",
+        "Smoothing (seconds)", 0.0, 2.0, value=float(session.smoothing), step=0.1, key="live_smoothing",
+        help="Average each person's probabilities over about this many seconds (never mixing people) to stop "
+             "the label flickering.",
     )
-    session.smoothing = int(smoothing)  # the video thread applies it to its analyser before the next frame
+    detector = st.radio(
+        "Face detector", DETECTORS, index=DETECTORS.index(session.detector), key="live_detector", horizontal=True,
+        help="blazeface finds faces at any head roll and levels the eyes; haar is OpenCV's cascade (upright faces).",
+    )
+    # the video thread applies both to its analyser before the next frame
+    session.smoothing, session.detector = float(smoothing), detector
     with st.expander("Camera not working?"):
         st.markdown(
             "- Allow the camera when the browser asks; if you blocked it, re-allow it from the address bar.\n"
@@ -141,13 +152,20 @@ with video_column:
 
 with side_column:
     metric_columns = st.columns(2)
+    seen = session.snapshot().seen
+    followed = st.selectbox(
+        "Probabilities of", [None, *seen], key="live_person",
+        format_func=lambda person: "the largest face" if person is None else f"person #{person}",
+        help="People seen so far this session (the list grows on the next interaction).",
+    )
     slots = {
         "fps": metric_columns[0].empty(),
         "faces": metric_columns[1].empty(),
+        "people": st.empty(),
         "status": st.empty(),
         "chart": st.empty(),
     }
-    st.caption(f"Dominant emotion over the last {TIMELINE_SECONDS} s")
+    st.caption(f"Dominant emotion per person over the last {TIMELINE_SECONDS} s")
     slots["timeline"] = st.empty()
 
 st.divider()
@@ -155,7 +173,7 @@ snap_column, download_column = st.columns([3, 2], gap="large")
 with snap_column:
     st.subheader(":material/photo_camera_front: Snapshot")
     if st.button("Snapshot the current face", key="live_snapshot"):
-        current = session.snapshot()
+        current = session.snapshot(followed)
         if current.face is None:
             st.warning("No face to snapshot yet: press Start and look at the camera.")
         else:
@@ -183,8 +201,8 @@ with download_column:
         st.rerun()
 
 tick = 0
-render_live(session, slots, tick)
+render_live(session, slots, tick, followed)
 while ctx.state.playing:
     time.sleep(POLL_SECONDS)
     tick += 1
-    render_live(session, slots, tick)
+    render_live(session, slots, tick, followed)

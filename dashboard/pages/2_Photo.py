@@ -7,13 +7,12 @@ from __future__ import annotations
 import streamlit as st
 from components.charts import probability_figure
 from components.images import bgr_to_rgb, enlarge
-from components.model import get_classifier
+from components.model import get_classifier, get_detector
 from components.page import page_header
 from components.text import escape_markdown
 
 from core.analysis.annotate import draw_predictions
 from core.labels import EMOTIONS
-from core.vision.detect import FaceDetector
 from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
 
 page_header(
@@ -40,15 +39,15 @@ except ImageDecodeError as error:
     st.stop()
 
 with st.spinner("Finding faces…"):
-    predictions = classifier.analyze_frame(image, FaceDetector())
+    predictions = classifier.analyze_frame(image, get_detector())
 
 annotated_column, faces_column = st.columns([3, 2], gap="large")
 annotated_column.image(bgr_to_rgb(draw_predictions(image, predictions)),
                        caption=f"{name}: {image.shape[1]}x{image.shape[0]}", width="stretch")
 with faces_column:
     if not predictions:
-        st.warning("**No face found in this picture.** The detector looks for frontal faces at least 24 pixels "
-                   "wide: try a closer, well-lit, front-facing shot.", icon=":material/search:")
+        st.warning("**No face found in this picture.** Try a closer, well-lit, front-facing shot.",
+                   icon=":material/search:")
     else:
         st.success(f"{len(predictions)} face{'s' if len(predictions) > 1 else ''} found (largest first).")
     for number, prediction in enumerate(predictions, start=1):
@@ -63,6 +62,7 @@ if predictions:
     with st.expander("Probabilities as a table"):
         st.dataframe(
             {"face": [f"Face {n}" for n in range(1, len(predictions) + 1)],
+             "box": [f"x={p.box.x} y={p.box.y} w={p.box.w} h={p.box.h}" for p in predictions],
              "emotion": [p.label for p in predictions],
              **{emotion: [float(p.probabilities[i]) for p in predictions] for i, emotion in enumerate(EMOTIONS)}},
             hide_index=True,

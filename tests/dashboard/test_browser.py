@@ -8,11 +8,12 @@ docs/screenshots/ with ``FER_SCREENSHOTS=docs/screenshots``: a test run leaves t
 from __future__ import annotations
 
 import re
+import time
 
 import cv2
 import pytest
 from components.live_session import CAMERA_MESSAGES
-from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot, wait_until_idle
+from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot, wait_until_idle, write_y4m
 
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
@@ -169,3 +170,25 @@ def test_video_page_explains_a_file_that_is_not_a_video(page, server, tmp_path):
     page.get_by_text("This file cannot be analysed").wait_for(timeout=60_000)
     assert page.get_by_text("notes.mp4 is not a video FFmpeg can read").is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
+def test_live_webcam_keeps_two_people_apart(playwright, chromium_path, server, fer_csv, detectable_faces, tmp_path):
+    # A fake camera of its own: two faces side by side, held still; the page must show the same two ids throughout.
+    camera = tmp_path / "two_faces.y4m"
+    write_y4m(camera, [paste_faces(detectable_faces[:2], size=176)] * 30)
+    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"]
+    chromium = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=args)
+    try:
+        tab = chromium.new_context(viewport={"width": 1400, "height": 900}, permissions=["camera"]).new_page()
+        open_app_page(tab, server, "pages/1_Live_webcam.py")
+        tab.frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Start").click()
+        tab.get_by_text("People in view: #1, #2").wait_for(timeout=90_000)
+        people = tab.get_by_text(re.compile(r"^People in view: "))
+        seen = set()
+        for _ in range(12):  # six seconds of polling
+            time.sleep(0.5)
+            seen |= set(re.findall(r"#(\d+)", people.first.inner_text()))
+        assert seen == {"1", "2"}
+        assert tab.locator('[data-testid="stException"]').count() == 0
+        screenshot(tab, "live_webcam_two_people", docs=False)
+        tab.frame_locator(WEBRTC_IFRAME).get_by_role("button", name="Stop").click()
+    finally:
+        chromium.close()

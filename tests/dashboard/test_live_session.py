@@ -32,10 +32,9 @@ def video_frame(bgr: np.ndarray, pts: int = 0) -> av.VideoFrame:
 @pytest.fixture
 def live(classifier):
     from core.analysis.live import LiveAnalyzer
-    from core.vision.detect import FaceDetector
 
     session = LiveSession()
-    analyzer = LiveAnalyzer(classifier, FaceDetector())
+    analyzer = LiveAnalyzer(classifier)
     return session, analyzer, make_video_callback(analyzer, session)
 
 
@@ -68,28 +67,34 @@ def test_callback_without_a_face_passes_the_frame_through(live):
     assert session.timeline().empty
 
 
-def test_smoothing_set_by_the_page_reaches_the_analyser(live, detectable_faces, classifier):
-    from core.vision.detect import FaceDetector
-
+def test_smoothing_and_detector_set_by_the_page_reach_the_analyser(live, detectable_faces, classifier):
     session, analyzer, callback = live
     frames = [paste_faces([detectable_faces[index]]) for index in (1, 2, 1, 3)]
-    raw = [classifier.analyze_frame(frame, FaceDetector())[0].probabilities for frame in frames]
+    raw = [classifier.analyze_frame(frame, analyzer.detector)[0].probabilities for frame in frames]
 
-    session.smoothing = 3
+    session.smoothing = 0.0
     for frame in frames:
         callback(video_frame(frame))
-    assert analyzer.smoothing == 3
-    assert np.allclose(session.snapshot().probabilities, np.mean(raw[-3:], axis=0), atol=1e-5)
+    assert analyzer.smoothing_s == 0.0
+    assert np.allclose(session.snapshot().probabilities, raw[-1], atol=1e-5)
 
-    session.smoothing = 1
+    session.smoothing = 1e6  # the same person, so the new face barely moves their average
+    callback(video_frame(frames[1]))
+    assert analyzer.smoothing_s == 1e6
+    assert np.allclose(session.snapshot().probabilities, raw[-1], atol=1e-4)
+    assert session.snapshot().person == 1
+
+    session.detector = "haar"
     callback(video_frame(frames[0]))
-    assert analyzer.smoothing == 1
-    assert np.allclose(session.snapshot().probabilities, raw[0], atol=1e-5)
+    assert analyzer.detector_name == "haar" and session.snapshot().faces == 1
 
 
 def test_analysis_errors_are_reported_not_raised(detectable_faces):
     class Broken:
-        def set_smoothing(self, frames):
+        def set_smoothing(self, seconds):
+            pass
+
+        def set_detector(self, name):
             pass
 
         def annotate(self, frame):

@@ -256,7 +256,8 @@ def test_live_page_renders_controls_and_snapshots_the_current_face(open_page, no
                     "import pylibsrtp at the top of tests/conftest.py")
     app = open_page("pages/1_Live_webcam.py")
     no_exception(app)
-    assert app.slider(key="live_smoothing").value == 1
+    assert app.slider(key="live_smoothing").value == 0.3
+    assert app.radio(key="live_detector").value == "blazeface"
     assert "Waiting for video" in texts(app.caption)
 
     app.button(key="live_snapshot").click().run()
@@ -267,10 +268,11 @@ def test_live_page_renders_controls_and_snapshots_the_current_face(open_page, no
     session: LiveSession = app.session_state["live_session"]
     frame = av.VideoFrame.from_ndarray(paste_faces([detectable_faces[0]]), format="bgr24")
     make_video_callback(LiveAnalyzer(classifier), session)(frame)
-    app.slider(key="live_smoothing").set_value(4).run()
-    assert session.smoothing == 4
+    app.slider(key="live_smoothing").set_value(1.0).run()
+    assert session.smoothing == 1.0
+    assert app.selectbox(key="live_person").options == ["the largest face", "person #1"]
     current = session.snapshot()
-    assert f"Current face: **{current.label}** {current.confidence:.0%}" in texts(app.markdown)
+    assert f"Current face: **{current.label}** {current.confidence:.0%} (person #1)" in texts(app.markdown)
 
     app.button(key="live_snapshot").click().run()
     no_exception(app)
@@ -278,4 +280,4 @@ def test_live_page_renders_controls_and_snapshots_the_current_face(open_page, no
     assert face.shape == (48, 48) and face.dtype == np.uint8
     assert np.array_equal(face, current.face)
     assert any(caption.startswith(current.label) for caption in captions(app))
-    assert "1 analysed frames with a face" in texts(app.caption)
+    assert "1 rows so far" in texts(app.caption)

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from core.vision.crop import crop_face, extract_faces, to_gray, to_model_input
+from core.vision.crop import crop_face, to_gray, to_model_input
 from core.vision.detect import Box, FaceDetector
+from core.vision.faces import extract_faces
 from tests.conftest import detectable_faces, paste_face
 
 
