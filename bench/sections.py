@@ -154,12 +154,12 @@ def video(context, results) -> dict:
     from bench.frames import detectable_faces
     from bench.video import video_benchmark
     from core.analysis.tracked import frame_analyzer
-    from core.vision.detect import FaceDetector
+    from core.vision.faces import make_detector
     from core.vision.track import PersonTracker
 
     if context.labels is None:
         return skipped("no data, so no real faces to paste")
-    detector = FaceDetector(downscale=2)  # as train_cli.py analyze runs it
+    detector = make_detector(video=True)  # as train_cli.py analyze runs it
     faces, tried = detectable_faces(context.faces, detector, 3)
     settings = context.settings
     classifier = context.classifiers["tta_on"]
@@ -168,6 +168,8 @@ def video(context, results) -> dict:
         settings.video_everies, settings.video_soak_minutes, log=context.log,
     )
     return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
+
+
 def detection(context, results) -> dict:
     """BlazeFace vs Haar on rolled FER faces: recall, classifier accuracy, the BlazeFace pipeline's frame rate."""
     from bench import detection as bench_detection

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.common import default_data_path, load_model_under_test, product_classifier
     from bench.frames import detectable_faces
     from core.analysis.tracked import frame_analyzer
-    from core.vision.detect import FaceDetector
+    from core.vision.faces import make_detector
     from core.vision.track import PersonTracker
 
     parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__)
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     classifier = product_classifier(load_model_under_test(args.model, args.model is not None))
-    detector = FaceDetector(downscale=2)
+    detector = make_detector(video=True)  # as train_cli.py analyze runs it
     faces, _ = detectable_faces(_public_faces(default_data_path()), detector, 3)
 
     def factory():

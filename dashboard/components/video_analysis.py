@@ -18,7 +18,7 @@ from core.analysis.progress import Progress
 from core.analysis.recording import ANNOTATED_MP4, FRAMES_CSV, SUMMARY_JSON, analyze_recording
 from core.analysis.tracked import frame_analyzer
 from core.model.classifier import EmotionClassifier
-from core.vision.detect import FaceDetector
+from core.vision.faces import make_detector
 from core.vision.track import PersonTracker
 
 
@@ -46,7 +46,7 @@ def analyse_video(
 ) -> VideoResult:
     """Analyse the video file ``data`` as ``train_cli.py analyze`` does; raises ``VideoAnalysisError`` for bad input."""
     safe_name = re.sub(r"[^\w.-]", "_", Path(name).name) or "video"
-    analyze_frame = frame_analyzer(classifier, FaceDetector(downscale=2), PersonTracker())
+    analyze_frame = frame_analyzer(classifier, make_detector(video=True), PersonTracker())
     with tempfile.TemporaryDirectory(prefix="fer-video-") as folder:
         source, out = Path(folder) / safe_name, Path(folder) / "out"
         source.write_bytes(data)
