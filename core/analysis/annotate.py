@@ -1,4 +1,4 @@
-"""Draw predictions onto frames: a box and 'Emotion NN%' per face.
+"""Draw predictions onto frames: a box and 'Emotion NN%' per face ('Emotion? NN%' when uncertain).
 Owns draw_predictions and EMOTION_COLOURS_BGR (the one colour per emotion the dashboard reuses).
 """
 
@@ -36,7 +36,7 @@ def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np
         box = prediction.box
         colour = EMOTION_COLOURS_BGR[prediction.label_index]
         cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, thickness + 1)
-        text = f"{prediction.label} {prediction.confidence:.0%}"
+        text = prediction.display_label
         scale = max(0.4, box.w / 220)
         (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = box.y - height - baseline - 4 if box.y - height - baseline - 4 >= 0 else box.y + box.h

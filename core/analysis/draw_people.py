@@ -1,4 +1,6 @@
-"""Draw tracked faces onto a video frame: a box per face and a '#2 Happy 81%' label (person, emotion, confidence)."""
+"""Draw tracked faces onto a video frame: a box per face and a '#2 Happy 81%' label (person, emotion, confidence).
+A confidence below the model's uncertain threshold reads '#2 Sad? 41%'.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ def draw_people(frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
         x, y, w, h = face.box
         colour = EMOTION_COLOURS_BGR[face.label_index]
         cv2.rectangle(frame, (x, y), (x + w, y + h), colour, thickness + 1)
-        text = f"#{face.person} {face.label} {face.confidence:.0%}"
+        text = f"#{face.person} {face.display_label}"
         scale = max(0.4, w / 260)
         (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = y - height - baseline - 4 if y - height - baseline - 4 >= 0 else y + h

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from core.labels import EMOTIONS
+from core.model.calibration import display_label
 from core.model.classifier import EmotionClassifier
 from core.vision.crop import extract_faces
 from core.vision.detect import Box, FaceDetector
@@ -27,7 +28,9 @@ class TrackedFace:
     """Stable id of the person across frames, from the tracker."""
     box: BoxXYWH
     probabilities: np.ndarray
-    """(7,) emotion probabilities in :data:`core.labels.EMOTIONS` order."""
+    """(7,) calibrated emotion probabilities in :data:`core.labels.EMOTIONS` order."""
+    uncertain_below: float = 0.0
+    """The model's uncertain threshold (:func:`core.model.calibration.display_label`)."""
 
     @property
     def label_index(self) -> int:
@@ -40,6 +43,11 @@ class TrackedFace:
     @property
     def confidence(self) -> float:
         return float(self.probabilities[self.label_index])
+
+    @property
+    def display_label(self) -> str:
+        """``Happy 81%``, or ``Sad? 41%`` below the uncertain threshold."""
+        return display_label(self.label, self.confidence, self.uncertain_below)
 
 
 FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
@@ -64,6 +72,8 @@ def frame_analyzer(classifier: EmotionClassifier, detector: FaceDetector, tracke
         if not crops:
             return []
         probabilities = classifier.predict_faces(np.stack([crop.pixels for crop in crops]))
-        return [TrackedFace(*face) for face in zip(people, boxes, probabilities, strict=True)]
+        return [
+            TrackedFace(*face, classifier.uncertain_below) for face in zip(people, boxes, probabilities, strict=True)
+        ]
 
     return analyze_frame

@@ -1,4 +1,5 @@
 """Calibration: one temperature that makes the model's confidence mean what it says.
+Owns fitting and applying the temperature, ECE, log-loss, reliability bins, the uncertain threshold and the sidecar.
 
 Temperature scaling (Guo et al. 2017) divides the logits by a scalar ``T`` fitted by minimising
 log-loss on held-out faces. The product's probabilities are flip-averaged (the mean of the face's
@@ -74,6 +75,14 @@ class ReliabilityBins:
     accuracy: np.ndarray
     count: np.ndarray
 
+    def to_dict(self) -> dict[str, list]:
+        """JSON-ready lists; an empty bin's confidence and accuracy are ``None``."""
+        def plain(values: np.ndarray) -> list[float | None]:
+            return [None if np.isnan(value) else float(value) for value in values]
+
+        return {"edges": self.edges.tolist(), "confidence": plain(self.confidence), "accuracy": plain(self.accuracy),
+                "count": self.count.astype(int).tolist()}
+
 
 def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> ReliabilityBins:
     """Mean confidence, accuracy and face count per confidence bin (top label)."""
@@ -115,9 +124,18 @@ def display_label(label: str, confidence: float, threshold: float) -> str:
     return f"{label}{'?' if confidence < threshold else ''} {confidence:.0%}"
 
 
-def calibration_report(probabilities: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    """ECE, log-loss and the uncertain threshold before and after applying ``temperature``."""
+def calibration_report(
+    probabilities: np.ndarray, labels: np.ndarray, temperature: float, uncertain_below: float | None = None
+) -> dict:
+    """ECE and log-loss before and after applying ``temperature``, the uncertain threshold and the reliability bins.
+
+    ``probabilities``: uncalibrated. ``uncertain_below``: the model's threshold to report; ``None`` sets it
+    from these faces (:func:`uncertain_threshold`). The bins are of the calibrated probabilities.
+    """
+    labels = np.asarray(labels)
     calibrated = apply_temperature(probabilities, temperature)
+    if uncertain_below is None:
+        uncertain_below = uncertain_threshold(calibrated, labels)
     return {
         "temperature": float(temperature),
         "faces": len(labels),
@@ -126,8 +144,9 @@ def calibration_report(probabilities: np.ndarray, labels: np.ndarray, temperatur
         "ece_after": expected_calibration_error(calibrated, labels),
         "log_loss_before": log_loss(probabilities, labels),
         "log_loss_after": log_loss(calibrated, labels),
-        "uncertain_below": uncertain_threshold(calibrated, labels),
+        "uncertain_below": float(uncertain_below),
         "bins": DEFAULT_BINS,
+        "reliability": reliability_bins(calibrated, labels).to_dict(),
     }
 
 

@@ -1,5 +1,9 @@
-"""The one predict path: from faces and frames to emotion probabilities with a trained model.
+"""The one predict path: from faces and frames to calibrated emotion probabilities with a trained model.
 Owns EmotionClassifier, FacePrediction, load_keras_model, ModelLoadError and where the model file lives.
+
+Every probability a prediction returns has the model's calibration temperature applied (the sidecar
+beside the model file, :mod:`core.model.calibration`); ``probabilities``, what attacks differentiate,
+stays uncalibrated: a temperature never changes the top label.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import tensorflow as tf
 
 from core.labels import EMOTIONS
 from core.model.architecture import float32_copy
+from core.model.calibration import apply_temperature, display_label, load_calibration
 from core.model.lite import LiteRunner, cached_tflite, to_tflite
 from core.vision.crop import extract_faces, to_model_input
 from core.vision.detect import Box, FaceDetector
@@ -36,6 +41,9 @@ class FacePrediction:
     face: np.ndarray
     """The 48x48 uint8 crop the model saw."""
     probabilities: np.ndarray
+    """(7,) calibrated probabilities."""
+    uncertain_below: float = 0.0
+    """The model's uncertain threshold: a lower confidence is shown as ``Neutral? 38%``."""
 
     @property
     def label_index(self) -> int:
@@ -49,12 +57,18 @@ class FacePrediction:
     def confidence(self) -> float:
         return float(self.probabilities[self.label_index])
 
+    @property
+    def display_label(self) -> str:
+        """``Happy 91%``, or ``Neutral? 38%`` below the uncertain threshold."""
+        return display_label(self.label, self.confidence, self.uncertain_below)
+
     def to_dict(self) -> dict:
-        """JSON-ready: box, emotion, its probability and every class's probability."""
+        """JSON-ready: box, emotion, its probability, whether it is uncertain and every class's probability."""
         return {
             "box": {"x": self.box.x, "y": self.box.y, "w": self.box.w, "h": self.box.h},
             "emotion": self.label,
             "probability": round(self.confidence, 4),
+            "uncertain": self.confidence < self.uncertain_below,
             "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities, strict=True)},
         }
 
@@ -82,13 +96,24 @@ class EmotionClassifier:
 
     With ``flip_tta`` the probabilities are the mean over the face and its mirror image. Predictions
     run on LiteRT (see :mod:`core.model.lite`) when the classifier was loaded with ``backend="lite"``, else
-    on one compiled call of the Keras model.
+    on one compiled call of the Keras model. Either way ``temperature`` is applied after the backend, so
+    the LiteRT conversion (and its cache) is the uncalibrated model's.
     """
 
-    def __init__(self, model: keras.Model, flip_tta: bool = True, batch_size: int = 256, lite: bytes | None = None):
+    def __init__(
+        self,
+        model: keras.Model,
+        flip_tta: bool = True,
+        batch_size: int = 256,
+        lite: bytes | None = None,
+        temperature: float = 1.0,
+        uncertain_below: float = 0.0,
+    ):
         self.model = model
         self.flip_tta = flip_tta
         self.batch_size = batch_size
+        self.temperature = temperature
+        self.uncertain_below = uncertain_below
         self.backend = "lite" if lite is not None else "keras"
         self._lock = threading.Lock()
         self._call = LiteRunner(lite) if lite is not None else self._keras_call()
@@ -97,9 +122,17 @@ class EmotionClassifier:
     def load(
         cls, path: str | os.PathLike | None = None, flip_tta: bool = True, backend: str = "lite"
     ) -> EmotionClassifier:
-        """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend."""
+        """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend.
+
+        The temperature and uncertain threshold come from the model's calibration sidecar (none: 1.0 and 0).
+        """
         path = Path(path) if path is not None else default_model_path()
-        return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path)
+        calibration = load_calibration(path)
+        return cls.from_model(
+            load_keras_model(path), flip_tta, backend, model_file=path,
+            temperature=float(calibration.get("temperature", 1.0)),
+            uncertain_below=float(calibration.get("uncertain_below", 0.0)),
+        )
 
     @classmethod
     def from_model(
@@ -108,17 +141,20 @@ class EmotionClassifier:
         flip_tta: bool = True,
         backend: str = "lite",
         model_file: str | os.PathLike | None = None,
+        temperature: float = 1.0,
+        uncertain_below: float = 0.0,
     ) -> EmotionClassifier:
         """A classifier of an in-memory model; with ``model_file`` (its file) the LiteRT conversion is cached."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        exact = cls(model, flip_tta=flip_tta)
+        calibration = {"temperature": temperature, "uncertain_below": uncertain_below}
+        exact = cls(model, flip_tta=flip_tta, **calibration)
         if backend == "keras":
             return exact
         if model_file is None:
-            return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities))
+            return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities), **calibration)
         lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
-        return cls(model, flip_tta=flip_tta, lite=lite)
+        return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):
         compiled = tf.function(self.probabilities, reduce_retracing=True)
@@ -134,18 +170,23 @@ class EmotionClassifier:
         return call
 
     def probabilities(self, x: tf.Tensor) -> tf.Tensor:
-        """Differentiable probabilities (N, 7) of model inputs: what predictions and attacks both use."""
+        """Differentiable, uncalibrated probabilities (N, 7) of model inputs: what attacks differentiate.
+
+        Predictions are these with the temperature applied; a temperature never changes the argmax, so an
+        attack that flips this top label flips the calibrated one too.
+        """
         probabilities = self.model(x, training=False)
         if self.flip_tta:
             probabilities = (probabilities + self.model(tf.reverse(x, axis=[2]), training=False)) / 2.0
         return probabilities
 
     def predict_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
+        """Calibrated probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         with self._lock:
-            return self._call(x)
+            probabilities = self._call(x)
+        return apply_temperature(probabilities, self.temperature).astype(np.float32)
 
     def predict_faces(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
@@ -157,4 +198,7 @@ class EmotionClassifier:
         if not crops:
             return []
         probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))
-        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities, strict=True)]
+        return [
+            FacePrediction(crop.box, crop.pixels, p, self.uncertain_below)
+            for crop, p in zip(crops, probabilities, strict=True)
+        ]
