@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 import train_cli
 from core.evaluation.report import REPORT_VERSION, read_report
 from core.labels import EMOTIONS
-from tests.conftest import detectable_faces, paste_face
+from tests.conftest import REPO, detectable_faces, paste_face
 
 EMOTION_RE = "|".join(EMOTIONS)
 ARTIFACTS = [
@@ -141,6 +144,17 @@ def test_predict_lists_every_face(smoke_run, face_photo, tmp_path, capsys):
     assert len(faces) == 2 and faces[0]["emotion"] in EMOTIONS
     assert abs(sum(faces[0]["probabilities"].values()) - 1) < 1e-3
     assert isinstance(faces[0]["uncertain"], bool)
+
+
+def test_predict_runs_without_tensorflow(face_photo):
+    """The shipped model's conversion is beside it: predicting needs ai-edge-litert, not TensorFlow."""
+    script = ("import sys, train_cli; code = train_cli.main(['predict', sys.argv[1]]); "
+              "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported TensorFlow'; sys.exit(code)")
+    env = {key: value for key, value in os.environ.items() if key != "FER_MODEL_PATH"}
+    result = subprocess.run([sys.executable, "-c", script, str(face_photo)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{face_photo}: 2 faces" in result.stdout
 
 
 def test_predict_writes_one_saliency_overlay_per_face(smoke_run, face_photo, tmp_path, capsys):

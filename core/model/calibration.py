@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn import metrics
 
 from core.labels import NUM_CLASSES, PUBLIC_TEST
 
@@ -47,11 +45,15 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
 
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-likelihood of the true labels (natural log)."""
+    from sklearn import metrics  # imported here: predictions need only apply_temperature, and stay light
+
     return float(metrics.log_loss(labels, probabilities, labels=list(range(NUM_CLASSES))))
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The ``T`` that minimises the log-loss of labelled faces (bounded search on ``log T``)."""
+    from scipy.optimize import minimize_scalar
+
     low, high = np.log(TEMPERATURE_BOUNDS)
     result = minimize_scalar(
         lambda log_t: log_loss(apply_temperature(probabilities, float(np.exp(log_t))), labels),

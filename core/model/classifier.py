@@ -4,6 +4,10 @@ Owns EmotionClassifier, FacePrediction, load_keras_model, ModelLoadError and whe
 Every probability a prediction returns has the model's calibration temperature applied (the sidecar
 beside the model file, :mod:`core.model.calibration`); ``probabilities``, what attacks differentiate,
 stays uncalibrated: a temperature never changes the top label.
+
+TensorFlow is imported only when it is needed: a model with its conversion shipped beside it (or a ``.tflite``
+file itself, see :mod:`core.model.lite`) predicts on ``ai-edge-litert`` alone, and the Keras model is loaded on
+first use of ``model`` or ``probabilities`` (attacks, saliency).
 """
 
 from __future__ import annotations
@@ -12,17 +16,19 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from core.labels import EMOTIONS
-from core.model.architecture import float32_copy
 from core.model.calibration import apply_temperature, display_label, load_calibration
-from core.model.lite import LiteRunner, cached_tflite, to_tflite
+from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, shipped_tflite, to_tflite
 from core.vision.crop import extract_faces, to_model_input
 from core.vision.detect import Box, FaceDetector
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""
@@ -79,6 +85,11 @@ def default_model_path() -> Path:
 
 
 def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
+    """The float32 Keras model of a ``.keras`` file (default: :func:`default_model_path`); imports TensorFlow."""
+    import keras
+
+    from core.model.architecture import float32_copy
+
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
@@ -97,19 +108,23 @@ class EmotionClassifier:
     With ``flip_tta`` the probabilities are the mean over the face and its mirror image. Predictions
     run on LiteRT (see :mod:`core.model.lite`) when the classifier was loaded with ``backend="lite"``, else
     on one compiled call of the Keras model. Either way ``temperature`` is applied after the backend, so
-    the LiteRT conversion (and its cache) is the uncalibrated model's.
+    the LiteRT conversion (and its cache) is the uncalibrated model's. ``model`` may be ``None`` with ``lite``
+    and ``model_file``: the Keras model is then loaded from that file on first use.
     """
 
     def __init__(
         self,
-        model: keras.Model,
+        model: keras.Model | None,
         flip_tta: bool = True,
         batch_size: int = 256,
         lite: bytes | None = None,
         temperature: float = 1.0,
         uncertain_below: float = 0.0,
+        model_file: str | os.PathLike | None = None,
     ):
-        self.model = model
+        self._model = model
+        self._model_file = model_file
+        self._model_lock = threading.Lock()
         self.flip_tta = flip_tta
         self.batch_size = batch_size
         self.temperature = temperature
@@ -118,6 +133,16 @@ class EmotionClassifier:
         self._lock = threading.Lock()
         self._call = LiteRunner(lite) if lite is not None else self._keras_call()
 
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (gradients: attacks, saliency); loaded from the model file on first use."""
+        with self._model_lock:
+            if self._model is None:
+                if self._model_file is None:
+                    raise ModelLoadError("this classifier has neither a Keras model nor a model file to load it from")
+                self._model = load_keras_model(self._model_file)
+            return self._model
+
     @classmethod
     def load(
         cls, path: str | os.PathLike | None = None, flip_tta: bool = True, backend: str = "lite"
@@ -125,14 +150,24 @@ class EmotionClassifier:
         """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend.
 
         The temperature and uncertain threshold come from the model's calibration sidecar (none: 1.0 and 0).
+        On ``lite``, a conversion shipped beside the file, or ``path`` being a ``.tflite`` file (flip TTA inside),
+        predicts without TensorFlow; the Keras model (the ``.keras`` of the same name) loads when first needed.
         """
         path = Path(path) if path is not None else default_model_path()
-        calibration = load_calibration(path)
-        return cls.from_model(
-            load_keras_model(path), flip_tta, backend, model_file=path,
-            temperature=float(calibration.get("temperature", 1.0)),
-            uncertain_below=float(calibration.get("uncertain_below", 0.0)),
-        )
+        record = load_calibration(path)
+        calibration = {"temperature": float(record.get("temperature", 1.0)),
+                       "uncertain_below": float(record.get("uncertain_below", 0.0))}
+        if path.suffix == SHIPPED_SUFFIX:
+            if backend != "lite" or not flip_tta:
+                raise ValueError(f"{path} is a LiteRT file with flip TTA inside: it runs on the lite backend only")
+            if not path.is_file():
+                raise ModelLoadError(f"model file not found: {path}")
+            keras_file = path.with_suffix(Path(MODEL_FILE).suffix)
+            return cls(None, flip_tta, lite=path.read_bytes(), model_file=keras_file, **calibration)
+        lite = shipped_tflite(path, flip_tta) if backend == "lite" and path.is_file() else None
+        if lite is not None:
+            return cls(None, flip_tta, lite=lite, model_file=path, **calibration)
+        return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path, **calibration)
 
     @classmethod
     def from_model(
@@ -157,6 +192,8 @@ class EmotionClassifier:
         return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):
+        import tensorflow as tf
+
         compiled = tf.function(self.probabilities, reduce_retracing=True)
 
         def call(x: np.ndarray) -> np.ndarray:
@@ -175,6 +212,8 @@ class EmotionClassifier:
         Predictions are these with the temperature applied; a temperature never changes the argmax, so an
         attack that flips this top label flips the calibrated one too.
         """
+        import tensorflow as tf
+
         probabilities = self.model(x, training=False)
         if self.flip_tta:
             probabilities = (probabilities + self.model(tf.reverse(x, axis=[2]), training=False)) / 2.0
