@@ -1,4 +1,5 @@
 """Faces with a person id: what a frame analysis hands the recording loop, and how today's pieces make them.
+Owns TrackedFace (with its display label), FrameAnalyzer, the Tracker protocol and frame_analyzer.
 
 The loop in :mod:`core.analysis.recording` only sees :class:`TrackedFace` lists, so any detector,
 aligner, classifier or tracker can stand behind a :data:`FrameAnalyzer`.

@@ -14,9 +14,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -26,6 +25,9 @@ from core.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from core.labels import PUBLIC_TEST, TRAINING
 from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier
+
+if TYPE_CHECKING:
+    import keras  # reading a report (the dashboard's model card) needs no TensorFlow
 
 REPORT_FILE = "report.json"
 REPORT_VERSION = 1
