@@ -140,7 +140,12 @@ class EmotionClassifier:
             if self._model is None:
                 if self._model_file is None:
                     raise ModelLoadError("this classifier has neither a Keras model nor a model file to load it from")
-                self._model = load_keras_model(self._model_file)
+                import tensorflow as tf
+
+                # First use may come while a tf.function traces (an attack's gradient): build the model eagerly,
+                # outside that graph, or its weights would belong to the trace.
+                with tf.init_scope():
+                    self._model = load_keras_model(self._model_file)
             return self._model
 
     @classmethod

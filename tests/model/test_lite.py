@@ -83,3 +83,12 @@ def test_a_stale_or_lone_conversion(tmp_path, public_faces):
         alone.model  # noqa: B018  (no .keras beside it: attacks and saliency cannot run)
     with pytest.raises(ValueError, match="lite backend only"):
         EmotionClassifier.load(lone, backend="keras")
+
+
+def test_a_keras_model_first_loaded_by_an_attack_is_the_real_one(shipped_pair, public_faces):
+    from core.adversarial.attacks import loss_gradient
+    from core.vision.crop import to_model_input
+
+    fresh = EmotionClassifier.load(DEFAULT_MODEL_PATH)  # its Keras model is first needed inside a tf.function trace
+    x, labels = to_model_input(public_faces[0][:2]), np.array([3, 4])
+    np.testing.assert_allclose(loss_gradient(fresh, x, labels), loss_gradient(shipped_pair[1], x, labels), atol=1e-4)
