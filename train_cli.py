@@ -126,6 +126,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"PublicTest accuracy: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} without, "
         f"{report.accuracy_lite:.2%} on LiteRT (flip TTA)"
     )
+    calibration = report.calibration
+    print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
+          f"{calibration['ece_after']:.2%}, uncertain below {calibration['uncertain_below']:.0%}")
     return 0
 
 
@@ -144,6 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from core.evaluation.metrics import evaluate, per_class_table
+    from core.model.calibration import apply_temperature, calibration_report
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)
@@ -152,19 +156,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(split) == 0:
         raise DataFormatError(f"{data.source}: no labelled rows to evaluate")
     name = split.usage[0] if len(set(split.usage)) == 1 else "all labelled rows"
-    metrics, _ = evaluate(classifier, split)
+    metrics, probabilities = evaluate(classifier, split)
     tta = ", flip TTA" if classifier.flip_tta else ""
     print(f"evaluated on {name}: {len(split)} faces ({classifier.backend} backend{tta})")
     print(per_class_table(metrics))
+    # The temperature at 1/T undoes itself exactly: the uncalibrated probabilities, for the "before" figures.
+    uncalibrated = apply_temperature(probabilities, 1.0 / classifier.temperature)
+    calibration = calibration_report(uncalibrated, split.labels, classifier.temperature, classifier.uncertain_below)
+    print(f"ECE {calibration['ece_before']:.2%} -> {calibration['ece_after']:.2%} calibrated "
+          f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins)")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"split": name, **metrics}, handle, indent=2)
+            json.dump({"split": name, **metrics, "calibration": calibration}, handle, indent=2)
     print(f"Accuracy on test set: {metrics['accuracy'] * 100:.2f}%")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
+
+    import numpy as np
 
     from core.model.classifier import EmotionClassifier
     from core.vision.faces import make_detector
@@ -183,11 +195,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
             continue
         faces = classifier.analyze_frame(image, detector)
         results.append({"image": path, "faces": [face.to_dict() for face in faces]})
+        if args.saliency and faces:
+            from core.model.saliency import save_saliency_overlays
+
+            written = save_saliency_overlays(classifier.model, np.stack([face.face for face in faces]),
+                                             [face.label_index for face in faces], args.saliency, Path(path).stem)
+            results[-1]["saliency"] = [str(file) for file in written]
         if not args.json:
             print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + ("" if faces else " found"))
             for number, face in enumerate(faces, start=1):
                 box = face.box
-                print(f"  face {number} at x={box.x} y={box.y} w={box.w} h={box.h}: {face.label} {face.confidence:.1%}")
+                print(f"  face {number} at x={box.x} y={box.y} w={box.w} h={box.h}: {face.display_label}")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
@@ -388,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_option(predict)
     predict.add_argument("--json", action="store_true", help="machine-readable output")
     _add_detector_option(predict)
+    predict.add_argument("--saliency", metavar="DIR", help="write a Grad-CAM overlay PNG per face to DIR")
     predict.set_defaults(handler=cmd_predict)
 
     stream = commands.add_parser("stream", help="console mode: the emotion in a webcam or video once a second")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 import train_cli
 from core.evaluation.report import REPORT_VERSION, read_report
 from core.labels import EMOTIONS
-from tests.conftest import detectable_faces, paste_face
+from tests.conftest import REPO, detectable_faces, paste_face
 
 EMOTION_RE = "|".join(EMOTIONS)
 ARTIFACTS = [
@@ -36,6 +39,10 @@ def test_smoke_training_writes_every_artifact(smoke_run, small_csv):
     assert report.parameters > 1_000_000 and report.training_seconds > 0
     assert len(report.data_sha256) == 64 and report.epochs_run == 1
     assert "block4_conv2" in (smoke_run / "model_summary.txt").read_text()
+    sidecar = json.loads((smoke_run / "emotion_cnn.calibration.json").read_text())  # fitted for every run
+    assert report.calibration["temperature"] == sidecar["temperature"] > 0
+    assert 0 <= report.calibration["ece_after"] <= 1 and report.calibration["log_loss_before"] > 0
+    assert sum(report.calibration["reliability"]["count"]) == 150
 
 
 def test_resume_continues_after_the_last_epoch(smoke_run, small_csv, tmp_path, capsys):
@@ -64,6 +71,11 @@ def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, 
     metrics = json.loads(metrics_file.read_text())
     assert lines[-1] == f"Accuracy on test set: {metrics['accuracy'] * 100:.2f}%"
     assert metrics["split"] == "PublicTest" and metrics["samples"] == 150
+    calibration = metrics["calibration"]
+    assert {"temperature", "ece_before", "ece_after", "log_loss_before", "log_loss_after", "uncertain_below"} <= set(
+        calibration
+    )
+    assert len(calibration["reliability"]["count"]) == calibration["bins"] == 15
 
 
 def test_evaluate_names_its_backend_and_both_agree(smoke_run, small_csv, capsys):
@@ -124,13 +136,34 @@ def test_predict_lists_every_face(smoke_run, face_photo, tmp_path, capsys):
     assert train_cli.main(["predict", str(face_photo), str(empty), "--model", model]) == 0
     out = capsys.readouterr().out
     assert f"{face_photo}: 2 faces" in out and f"{empty}: 0 faces found" in out
-    assert len(re.findall(rf"face \d at x=\d+ y=\d+ w=\d+ h=\d+: ({EMOTION_RE}) \d+\.\d%", out)) == 2
+    assert len(re.findall(rf"face \d at x=\d+ y=\d+ w=\d+ h=\d+: ({EMOTION_RE})\?? \d+%", out)) == 2
 
     assert train_cli.main(["predict", str(face_photo), "--model", model, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     faces = result[0]["faces"]
     assert len(faces) == 2 and faces[0]["emotion"] in EMOTIONS
     assert abs(sum(faces[0]["probabilities"].values()) - 1) < 1e-3
+    assert isinstance(faces[0]["uncertain"], bool)
+
+
+def test_predict_runs_without_tensorflow(face_photo):
+    """The shipped model's conversion is beside it: predicting needs ai-edge-litert, not TensorFlow."""
+    script = ("import sys, train_cli; code = train_cli.main(['predict', sys.argv[1]]); "
+              "assert not {'tensorflow', 'keras'} & set(sys.modules), 'imported TensorFlow'; sys.exit(code)")
+    env = {key: value for key, value in os.environ.items() if key != "FER_MODEL_PATH"}
+    result = subprocess.run([sys.executable, "-c", script, str(face_photo)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{face_photo}: 2 faces" in result.stdout
+
+
+def test_predict_writes_one_saliency_overlay_per_face(smoke_run, face_photo, tmp_path, capsys):
+    out = tmp_path / "saliency"
+    assert train_cli.main(["predict", str(face_photo), "--model", str(smoke_run / "emotion_cnn.keras"),
+                           "--saliency", str(out)]) == 0
+    written = sorted(out.glob("two_faces_face*.png"))
+    assert len(written) == 2
+    assert cv2.imread(str(written[0])).shape == (192, 192, 3)
 
 
 def test_predict_reports_a_non_image_and_goes_on(smoke_run, face_photo, tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Draw faces onto frames: a box and a label ('Happy 81%', or '#2 Happy 81%' for a tracked person) per face.
+"""Draw faces onto frames: a box and a label per face ('Happy 81%'; '#2 Happy 81%' for a tracked person;
+'Happy? 45%' below the model's uncertain threshold).
 Owns draw_predictions, draw_people and EMOTION_COLOURS_BGR (the one colour per emotion the dashboard reuses).
 """
 
@@ -35,7 +36,7 @@ def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np
     for prediction in predictions:
         box = prediction.box
         person = "" if prediction.person is None else f"#{prediction.person} "
-        text = f"{person}{prediction.label} {prediction.confidence:.0%}"
+        text = f"{person}{prediction.display_label}"
         _box_and_label(canvas, (box.x, box.y, box.w, box.h), prediction.label_index, text, box.w / 220)
     return canvas
 
@@ -43,7 +44,7 @@ def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np
 def draw_people(frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
     """Draws each tracked face on the BGR ``frame`` itself (a decoded frame is ours to mark) and returns it."""
     for face in faces:
-        text = f"#{face.person} {face.label} {face.confidence:.0%}"
+        text = f"#{face.person} {face.display_label}"
         _box_and_label(frame, face.box, face.label_index, text, face.box[2] / 260)
     return frame
 

@@ -1,5 +1,6 @@
 """Faces with a person id: what a frame analysis hands the recording loop, and how today's pieces make them.
-Owns TrackedFace, FrameAnalyzer, Tracker and frame_analyzer (any detector of :mod:`core.vision.faces`).
+Owns TrackedFace (with its display label), FrameAnalyzer, Tracker and frame_analyzer (any detector of
+:mod:`core.vision.faces`).
 
 The loop in :mod:`core.analysis.recording` only sees :class:`TrackedFace` lists, so any detector,
 aligner, classifier or tracker can stand behind a :data:`FrameAnalyzer`.
@@ -14,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.labels import EMOTIONS
+from core.model.calibration import display_label
 from core.model.classifier import EmotionClassifier
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
@@ -28,7 +30,9 @@ class TrackedFace:
     """Stable id of the person across frames, from the tracker."""
     box: BoxXYWH
     probabilities: np.ndarray
-    """(7,) emotion probabilities in :data:`core.labels.EMOTIONS` order."""
+    """(7,) calibrated emotion probabilities in :data:`core.labels.EMOTIONS` order."""
+    uncertain_below: float = 0.0
+    """The model's uncertain threshold (:func:`core.model.calibration.display_label`)."""
 
     @property
     def label_index(self) -> int:
@@ -41,6 +45,11 @@ class TrackedFace:
     @property
     def confidence(self) -> float:
         return float(self.probabilities[self.label_index])
+
+    @property
+    def display_label(self) -> str:
+        """``Happy 81%``, or ``Sad? 41%`` below the uncertain threshold."""
+        return display_label(self.label, self.confidence, self.uncertain_below)
 
 
 FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
@@ -65,6 +74,8 @@ def frame_analyzer(classifier: EmotionClassifier, detector: Detector, tracker: T
         if not crops:
             return []
         probabilities = classifier.predict_faces(np.stack([crop.pixels for crop in crops]))
-        return [TrackedFace(*face) for face in zip(people, boxes, probabilities, strict=True)]
+        return [
+            TrackedFace(*face, classifier.uncertain_below) for face in zip(people, boxes, probabilities, strict=True)
+        ]
 
     return analyze_frame

@@ -14,9 +14,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -24,7 +23,11 @@ from core.data import FerDataset
 from core.evaluation.metrics import ClassMetrics, Metrics, evaluate
 from core.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from core.labels import PUBLIC_TEST, TRAINING
+from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier
+
+if TYPE_CHECKING:
+    import keras  # reading a report (the dashboard's model card) needs no TensorFlow
 
 REPORT_FILE = "report.json"
 REPORT_VERSION = 1
@@ -65,6 +68,10 @@ class TrainingReport:
     data_sha256: str | None = None
     finished: str | None = None
     """When training finished, ``%Y-%m-%dT%H:%M:%S%z``."""
+    calibration: dict[str, Any] | None = None
+    """The sidecar's record (:func:`core.model.calibration.calibrate`) on ``evaluated_on``, LiteRT probabilities:
+    ``temperature``, ``ece_before``/``ece_after`` (fractions, 15 bins), ``log_loss_before``/``log_loss_after``,
+    ``uncertain_below`` and ``reliability`` (the calibrated bins). ``None`` in reports that predate it."""
     version: int = REPORT_VERSION
 
     @property
@@ -117,7 +124,9 @@ def model_summary(model: keras.Model) -> str:
 
 
 def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, training_info: dict) -> TrainingReport:
-    """Summary, learning curves, PublicTest confusion matrix and ``report.json``, next to the model.
+    """Summary, learning curves, PublicTest confusion matrix, calibration sidecar and ``report.json``, beside the model.
+
+    The temperature is fitted on PublicTest's LiteRT probabilities, what the product runs.
 
     ``training_info``: ``config``, ``training_seconds``, ``data_file``, ``data_sha256`` and ``finished``.
     """
@@ -129,7 +138,8 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
     metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
     # What the product runs: the saved file converted to LiteRT (this also fills the conversion cache).
-    lite, _ = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
+    lite, lite_probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
+    calibration = calibrate(lite_probabilities, validation.labels, out / MODEL_FILE)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {metrics['accuracy']:.2%} (flip TTA)",
@@ -148,6 +158,7 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
         best_epoch=best_epoch,
         exported_epoch=best_epoch if training_info["config"]["export"] == "best" else len(history),
         history=history.to_dict(orient="list"),
+        calibration=calibration,
         **training_info,
     )
     report.write(out / REPORT_FILE)

@@ -1,4 +1,5 @@
 """Calibration: one temperature that makes the model's confidence mean what it says.
+Owns fitting and applying the temperature, ECE, log-loss, reliability bins, the uncertain threshold and the sidecar.
 
 Temperature scaling (Guo et al. 2017) divides the logits by a scalar ``T`` fitted by minimising
 log-loss on held-out faces. The product's probabilities are flip-averaged (the mean of the face's
@@ -20,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn import metrics
 
 from core.labels import NUM_CLASSES, PUBLIC_TEST
 
@@ -46,11 +45,15 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
 
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-likelihood of the true labels (natural log)."""
+    from sklearn import metrics  # imported here: predictions need only apply_temperature, and stay light
+
     return float(metrics.log_loss(labels, probabilities, labels=list(range(NUM_CLASSES))))
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The ``T`` that minimises the log-loss of labelled faces (bounded search on ``log T``)."""
+    from scipy.optimize import minimize_scalar
+
     low, high = np.log(TEMPERATURE_BOUNDS)
     result = minimize_scalar(
         lambda log_t: log_loss(apply_temperature(probabilities, float(np.exp(log_t))), labels),
@@ -73,6 +76,14 @@ class ReliabilityBins:
     confidence: np.ndarray
     accuracy: np.ndarray
     count: np.ndarray
+
+    def to_dict(self) -> dict[str, list]:
+        """JSON-ready lists; an empty bin's confidence and accuracy are ``None``."""
+        def plain(values: np.ndarray) -> list[float | None]:
+            return [None if np.isnan(value) else float(value) for value in values]
+
+        return {"edges": self.edges.tolist(), "confidence": plain(self.confidence), "accuracy": plain(self.accuracy),
+                "count": self.count.astype(int).tolist()}
 
 
 def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> ReliabilityBins:
@@ -115,9 +126,18 @@ def display_label(label: str, confidence: float, threshold: float) -> str:
     return f"{label}{'?' if confidence < threshold else ''} {confidence:.0%}"
 
 
-def calibration_report(probabilities: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    """ECE, log-loss and the uncertain threshold before and after applying ``temperature``."""
+def calibration_report(
+    probabilities: np.ndarray, labels: np.ndarray, temperature: float, uncertain_below: float | None = None
+) -> dict:
+    """ECE and log-loss before and after applying ``temperature``, the uncertain threshold and the reliability bins.
+
+    ``probabilities``: uncalibrated. ``uncertain_below``: the model's threshold to report; ``None`` sets it
+    from these faces (:func:`uncertain_threshold`). The bins are of the calibrated probabilities.
+    """
+    labels = np.asarray(labels)
     calibrated = apply_temperature(probabilities, temperature)
+    if uncertain_below is None:
+        uncertain_below = uncertain_threshold(calibrated, labels)
     return {
         "temperature": float(temperature),
         "faces": len(labels),
@@ -126,8 +146,9 @@ def calibration_report(probabilities: np.ndarray, labels: np.ndarray, temperatur
         "ece_after": expected_calibration_error(calibrated, labels),
         "log_loss_before": log_loss(probabilities, labels),
         "log_loss_after": log_loss(calibrated, labels),
-        "uncertain_below": uncertain_threshold(calibrated, labels),
+        "uncertain_below": float(uncertain_below),
         "bins": DEFAULT_BINS,
+        "reliability": reliability_bins(calibrated, labels).to_dict(),
     }
 
 

@@ -1,5 +1,13 @@
-"""The one predict path: from faces and frames to emotion probabilities with a trained model.
+"""The one predict path: from faces and frames to calibrated emotion probabilities with a trained model.
 Owns EmotionClassifier, FacePrediction, load_keras_model, ModelLoadError and where the model file lives.
+
+Every probability a prediction returns has the model's calibration temperature applied (the sidecar
+beside the model file, :mod:`core.model.calibration`); ``probabilities``, what attacks differentiate,
+stays uncalibrated: a temperature never changes the top label.
+
+TensorFlow is imported only when it is needed: a model with its conversion shipped beside it (or a ``.tflite``
+file itself, see :mod:`core.model.lite`) predicts on ``ai-edge-litert`` alone, and the Keras model is loaded on
+first use of ``model`` or ``probabilities`` (attacks, saliency).
 """
 
 from __future__ import annotations
@@ -8,17 +16,20 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from core.labels import EMOTIONS, IMAGE_SIZE
-from core.model.architecture import float32_copy
-from core.model.lite import LiteRunner, cached_tflite, to_tflite
+from core.model.calibration import apply_temperature, display_label, load_calibration
+from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, shipped_tflite, to_tflite
 from core.vision.crop import to_model_input
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""
@@ -37,6 +48,9 @@ class FacePrediction:
     face: np.ndarray
     """The 48x48 uint8 crop the model saw."""
     probabilities: np.ndarray
+    """(7,) calibrated probabilities."""
+    uncertain_below: float = 0.0
+    """The model's uncertain threshold: a lower confidence is shown as ``Neutral? 38%``."""
     person: int | None = None
     """Stable id of the person across a video's frames; None for a still image."""
 
@@ -52,13 +66,20 @@ class FacePrediction:
     def confidence(self) -> float:
         return float(self.probabilities[self.label_index])
 
+    @property
+    def display_label(self) -> str:
+        """``Happy 91%``, or ``Neutral? 38%`` below the uncertain threshold."""
+        return display_label(self.label, self.confidence, self.uncertain_below)
+
     def to_dict(self) -> dict:
-        """JSON-ready: box, emotion, its probability and every class's probability (and the person in a video)."""
+        """JSON-ready: box, emotion, its probability, whether it is uncertain, every class's probability (and the
+        person in a video)."""
         return {
             **({} if self.person is None else {"person": self.person}),
             "box": {"x": self.box.x, "y": self.box.y, "w": self.box.w, "h": self.box.h},
             "emotion": self.label,
             "probability": round(self.confidence, 4),
+            "uncertain": self.confidence < self.uncertain_below,
             "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities, strict=True)},
         }
 
@@ -83,7 +104,12 @@ def check_model_shape(model: keras.Model, path: str | os.PathLike) -> None:
 
 
 def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
-    """The Keras model at ``path`` (default :func:`default_model_path`), checked; :class:`ModelLoadError` if not."""
+    """The float32 Keras model of a ``.keras`` file (default: :func:`default_model_path`), checked; imports
+    TensorFlow. :class:`ModelLoadError` if it is missing, unreadable or of the wrong shape."""
+    import keras
+
+    from core.model.architecture import float32_copy
+
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
@@ -102,24 +128,72 @@ class EmotionClassifier:
 
     With ``flip_tta`` the probabilities are the mean over the face and its mirror image. Predictions
     run on LiteRT (see :mod:`core.model.lite`) when the classifier was loaded with ``backend="lite"``, else
-    on one compiled call of the Keras model.
+    on one compiled call of the Keras model. Either way ``temperature`` is applied after the backend, so
+    the LiteRT conversion (and its cache) is the uncalibrated model's. ``model`` may be ``None`` with ``lite``
+    and ``model_file``: the Keras model is then loaded from that file on first use.
     """
 
-    def __init__(self, model: keras.Model, flip_tta: bool = True, batch_size: int = 256, lite: bytes | None = None):
-        self.model = model
+    def __init__(
+        self,
+        model: keras.Model | None,
+        flip_tta: bool = True,
+        batch_size: int = 256,
+        lite: bytes | None = None,
+        temperature: float = 1.0,
+        uncertain_below: float = 0.0,
+        model_file: str | os.PathLike | None = None,
+    ):
+        self._model = model
+        self._model_file = model_file
+        self._model_lock = threading.Lock()
         self.flip_tta = flip_tta
         self.batch_size = batch_size
+        self.temperature = temperature
+        self.uncertain_below = uncertain_below
         self.backend = "lite" if lite is not None else "keras"
         self._lock = threading.Lock()
         self._call = LiteRunner(lite) if lite is not None else self._keras_call()
+
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (gradients: attacks, saliency); loaded from the model file on first use."""
+        with self._model_lock:
+            if self._model is None:
+                if self._model_file is None:
+                    raise ModelLoadError("this classifier has neither a Keras model nor a model file to load it from")
+                import tensorflow as tf
+
+                # First use may come while a tf.function traces (an attack's gradient): build the model eagerly,
+                # outside that graph, or its weights would belong to the trace.
+                with tf.init_scope():
+                    self._model = load_keras_model(self._model_file)
+            return self._model
 
     @classmethod
     def load(
         cls, path: str | os.PathLike | None = None, flip_tta: bool = True, backend: str = "lite"
     ) -> EmotionClassifier:
-        """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend."""
+        """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend.
+
+        The temperature and uncertain threshold come from the model's calibration sidecar (none: 1.0 and 0).
+        On ``lite``, a conversion shipped beside the file, or ``path`` being a ``.tflite`` file (flip TTA inside),
+        predicts without TensorFlow; the Keras model (the ``.keras`` of the same name) loads when first needed.
+        """
         path = Path(path) if path is not None else default_model_path()
-        return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path)
+        record = load_calibration(path)
+        calibration = {"temperature": float(record.get("temperature", 1.0)),
+                       "uncertain_below": float(record.get("uncertain_below", 0.0))}
+        if path.suffix == SHIPPED_SUFFIX:
+            if backend != "lite" or not flip_tta:
+                raise ValueError(f"{path} is a LiteRT file with flip TTA inside: it runs on the lite backend only")
+            if not path.is_file():
+                raise ModelLoadError(f"model file not found: {path}")
+            keras_file = path.with_suffix(Path(MODEL_FILE).suffix)
+            return cls(None, flip_tta, lite=path.read_bytes(), model_file=keras_file, **calibration)
+        lite = shipped_tflite(path, flip_tta) if backend == "lite" and path.is_file() else None
+        if lite is not None:
+            return cls(None, flip_tta, lite=lite, model_file=path, **calibration)
+        return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path, **calibration)
 
     @classmethod
     def from_model(
@@ -128,19 +202,24 @@ class EmotionClassifier:
         flip_tta: bool = True,
         backend: str = "lite",
         model_file: str | os.PathLike | None = None,
+        temperature: float = 1.0,
+        uncertain_below: float = 0.0,
     ) -> EmotionClassifier:
         """A classifier of an in-memory model; with ``model_file`` (its file) the LiteRT conversion is cached."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        exact = cls(model, flip_tta=flip_tta)
+        calibration = {"temperature": temperature, "uncertain_below": uncertain_below}
+        exact = cls(model, flip_tta=flip_tta, **calibration)
         if backend == "keras":
             return exact
         if model_file is None:
-            return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities))
+            return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities), **calibration)
         lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
-        return cls(model, flip_tta=flip_tta, lite=lite)
+        return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):
+        import tensorflow as tf
+
         compiled = tf.function(self.probabilities, reduce_retracing=True)
 
         def call(x: np.ndarray) -> np.ndarray:
@@ -154,18 +233,25 @@ class EmotionClassifier:
         return call
 
     def probabilities(self, x: tf.Tensor) -> tf.Tensor:
-        """Differentiable probabilities (N, 7) of model inputs: what predictions and attacks both use."""
+        """Differentiable, uncalibrated probabilities (N, 7) of model inputs: what attacks differentiate.
+
+        Predictions are these with the temperature applied; a temperature never changes the argmax, so an
+        attack that flips this top label flips the calibrated one too.
+        """
+        import tensorflow as tf
+
         probabilities = self.model(x, training=False)
         if self.flip_tta:
             probabilities = (probabilities + self.model(tf.reverse(x, axis=[2]), training=False)) / 2.0
         return probabilities
 
     def predict_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
+        """Calibrated probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         with self._lock:
-            return self._call(x)
+            probabilities = self._call(x)
+        return apply_temperature(probabilities, self.temperature).astype(np.float32)
 
     def predict_faces(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
@@ -177,4 +263,7 @@ class EmotionClassifier:
         if not crops:
             return []
         probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))
-        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities, strict=True)]
+        return [
+            FacePrediction(crop.box, crop.pixels, p, self.uncertain_below)
+            for crop, p in zip(crops, probabilities, strict=True)
+        ]

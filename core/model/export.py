@@ -1,4 +1,5 @@
 """Export the model as one LiteRT file that runs anywhere with ``ai-edge-litert`` and ``numpy`` alone.
+Owns export_model (the file, labels.txt, contract.json), the calibrated graph and the parity check.
 
 The file holds the whole predict path after the crop: flip averaging and the calibration
 temperature are inside the graph, so its output is the product's calibrated probabilities.

@@ -1,28 +1,39 @@
 """The fast inference path: the Keras model as a LiteRT (TensorFlow Lite) flatbuffer.
-Owns the conversion (to_tflite), its cache (cached_tflite) and the interpreter runner (LiteRunner).
+Owns the conversion (to_tflite), its cache (cached_tflite), the shipped copy (ship_tflite, shipped_tflite) and
+the interpreter runner (LiteRunner).
 
 Dynamic-range quantisation stores the weights as int8 and quantises activations on the fly, which
 lets XNNPACK use the CPU's int8 dot-product instructions (AVX-512 VNNI here): about 3x the
 throughput of the float32 Keras model, within a few tenths of a point of its accuracy
 (``python -m bench`` measures both).
 Gradients still come from the Keras model, so attacks use that one.
+
+A model file may ship its conversion beside it (``emotion_cnn.tflite`` and ``emotion_cnn.tflite.json``, which
+records the SHA-256 of the ``.keras`` it came from): predictions then need ``ai-edge-litert`` only, and
+TensorFlow is imported only to convert, train, attack or explain.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
 from core.cache import cache_dir
 from core.labels import IMAGE_SIZE, NUM_CLASSES
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+SHIPPED_SUFFIX = ".tflite"
+RECORD_SUFFIX = ".tflite.json"
 SINGLE_FACE_LIMIT = 8
 """Up to this many faces run one by one on the batch-1 interpreter (the live path): resizing an
 interpreter's input repacks its weights, which costs more than the faces themselves."""
@@ -33,6 +44,8 @@ def to_tflite(probabilities: Callable[[tf.Tensor], tf.Tensor], quantize: bool = 
 
     ``quantize``: int8 weights (dynamic-range quantisation, what the product runs), else float32.
     """
+    import tensorflow as tf
+
     serve = tf.function(probabilities, input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
     # Without trackable_obj: given the Keras 3 model there, the converted graph outputs NaN. TensorFlow
     # warns that this path is deprecated; the warning is silenced as there is no working alternative.
@@ -54,6 +67,8 @@ def cached_tflite(model_path: str | os.PathLike, flip_tta: bool, convert: Callab
     Keyed by the model file's bytes, the TTA setting and TensorFlow's version, so a retrained model
     never meets a stale conversion.
     """
+    import tensorflow as tf
+
     digest = hashlib.sha256(Path(model_path).read_bytes())
     digest.update(f"tta={flip_tta};tf={tf.__version__}".encode())
     cached = cache_dir() / "tflite" / f"{digest.hexdigest()}.tflite"
@@ -65,6 +80,36 @@ def cached_tflite(model_path: str | os.PathLike, flip_tta: bool, convert: Callab
     partial.write_bytes(content)
     partial.replace(cached)
     return content
+
+
+def _record_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + RECORD_SUFFIX)
+
+
+def ship_tflite(model_path: str | os.PathLike, content: bytes) -> Path:
+    """Write a flip-TTA conversion of ``model_path`` beside it, with the record of the ``.keras`` it came from."""
+    model_path = Path(model_path)
+    shipped = model_path.with_suffix(SHIPPED_SUFFIX)
+    shipped.write_bytes(content)
+    record = {"source": model_path.name, "source_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+              "flip_tta": True, "weights": "int8 (dynamic-range quantisation)"}
+    _record_path(model_path).write_text(json.dumps(record, indent=2) + "\n")
+    return shipped
+
+
+def shipped_tflite(model_path: str | os.PathLike, flip_tta: bool) -> bytes | None:
+    """The conversion shipped beside a ``.keras`` file, or ``None`` when there is none or it is stale.
+
+    Stale: its record names another file's SHA-256 (the model was retrained) or no flip TTA.
+    """
+    model_path = Path(model_path)
+    shipped, record_path = model_path.with_suffix(SHIPPED_SUFFIX), _record_path(model_path)
+    if not flip_tta or not shipped.is_file() or not record_path.is_file():
+        return None
+    record = json.loads(record_path.read_text())
+    if record.get("source_sha256") != hashlib.sha256(model_path.read_bytes()).hexdigest():
+        return None
+    return shipped.read_bytes()
 
 
 class LiteRunner:

@@ -1,4 +1,5 @@
 """Which pixels a prediction rests on: Grad-CAM maps of the emotion CNN, and their overlays.
+Owns grad_cam, overlay, saliency_overlays (in memory) and save_saliency_overlays (PNG files).
 
 Grad-CAM (Selvaraju et al. 2017) weights a layer's feature maps by the spatial mean of a class
 logit's gradient (the score before the softmax, so confident predictions do not saturate). With
@@ -89,6 +90,24 @@ def overlay(face: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.nd
     return cv2.addWeighted(colour, alpha, base, 1 - alpha, 0)
 
 
+def saliency_overlays(
+    model: keras.Model,
+    faces: np.ndarray,
+    targets: Sequence[int] | None = None,
+    size: int = OVERLAY_SIZE,
+    flip_tta: bool = True,
+) -> list[np.ndarray]:
+    """One BGR Grad-CAM overlay (size x size) per uint8 48x48 face; ``targets``: each map's class (None: predicted)."""
+    faces = np.asarray(faces)
+    if len(faces) == 0:
+        return []
+    maps = grad_cam(model, faces, target=None if targets is None else list(targets), flip_tta=flip_tta)
+    return [
+        overlay(cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC), heatmap)
+        for face, heatmap in zip(faces, maps, strict=True)
+    ]
+
+
 def save_saliency_overlays(
     model: keras.Model,
     faces: np.ndarray,
@@ -103,14 +122,11 @@ def save_saliency_overlays(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if len(faces) == 0:
-        return []
-    maps = grad_cam(model, np.asarray(faces), target=list(targets))
     written = []
-    for number, (face, heatmap, target) in enumerate(zip(faces, maps, targets, strict=True), start=1):
+    images = saliency_overlays(model, faces, targets, size)
+    for number, (image, target) in enumerate(zip(images, targets, strict=True), start=1):
         path = out / f"{stem}_face{number}_{EMOTIONS[target]}.png"
-        big = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
-        if not cv2.imwrite(str(path), overlay(big, heatmap)):
+        if not cv2.imwrite(str(path), image):
             raise OSError(f"could not write {path}")
         written.append(path)
     return written

@@ -1,5 +1,5 @@
 """The Adversarial page's attack panel: attack one face at a chosen budget, and show what changed.
-Owns attack_panel (pickers, images, charts, metrics, download) and attack_face (one cached attack).
+Owns attack_panel (pickers, images, saliency, charts, metrics, download) and attack_face (one cached attack).
 
 Attacks are :mod:`core.adversarial.attacks`; every adversarial face is rounded to 8 bits within its budget.
 """
@@ -17,6 +17,7 @@ import streamlit as st
 from components.data_picker import LoadedData
 from components.face_picker import pick_face
 from components.model import display_path, mtime_ns
+from components.saliency import SALIENCY_HELP, saliency_images
 from core.adversarial.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon, to_uint8
 from core.adversarial.harden import HARDENED_MODEL
 from core.labels import EMOTIONS, IMAGE_SIZE, NUM_PIXELS
@@ -173,6 +174,12 @@ def attack_panel(
                     caption=f"Adversarial ({method_name}, ε {grey}/255): {EMOTIONS[now]} {after[now]:.0%}")
     images[3].plotly_chart(before_after_figure(before, after, target), key="adversarial_probabilities",
                            config={"displayModeBar": False})
+    saliency = saliency_images(model, model_key, np.stack([face, result["adversarial"]]), [source_index, now], SHOWN)
+    with st.container(key="adversarial_saliency"):
+        st.markdown("**Saliency before and after the attack** (Grad-CAM of each face's top label)", help=SALIENCY_HELP)
+        columns = st.columns([1, 1, 2.8], gap="medium")
+        columns[0].image(saliency[0], caption=f"Original: where {EMOTIONS[source_index]} comes from")
+        columns[1].image(saliency[1], caption=f"Adversarial: where {EMOTIONS[now]} comes from")
 
     metrics = st.columns(4)
     metrics[0].metric("Budget ε", f"{grey}/255", help=f"= {grey_to_epsilon(grey):.4f} in [0, 1]",

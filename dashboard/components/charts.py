@@ -1,5 +1,6 @@
 """Charts of what the model says and how well it does; emotions coloured like the boxes drawn on frames.
-Owns EMOTION_COLOURS, probability_figure, probability_table, confusion_figure and learning_curves_figure.
+Owns EMOTION_COLOURS, probability_figure, probability_table, confusion_figure, learning_curves_figure and
+reliability_figure.
 """
 
 from __future__ import annotations
@@ -88,4 +89,32 @@ def learning_curves_figure(history: pd.DataFrame, best_epoch: int | None) -> go.
         for column in range(1, len(panels) + 1):
             figure.add_vline(x=best_epoch, line_dash="dot", line_color="grey", row=1, col=column)
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
+def reliability_figure(bins: dict, threshold: float, height: int = 340) -> go.Figure:
+    """Reliability diagram: accuracy per confidence bin (bars labelled with their face counts) against the diagonal
+    of perfect calibration, and a dashed line at the uncertain threshold.
+
+    ``bins``: :meth:`core.model.calibration.ReliabilityBins.to_dict` (empty bins hold ``None``).
+    """
+    edges = np.asarray(bins["edges"], dtype=float)
+    accuracy = [np.nan if value is None else value for value in bins["accuracy"]]
+    confidence = [np.nan if value is None else value for value in bins["confidence"]]
+    figure = go.Figure()
+    figure.add_bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=accuracy, width=np.diff(edges) * 0.95, name="accuracy",
+        text=[f"{count:,}" if count else "" for count in bins["count"]], textposition="outside",
+        customdata=np.column_stack([confidence, bins["count"]]), marker_color="#4c78a8",
+        hovertemplate="confidence %{customdata[0]:.1%}<br>accuracy %{y:.1%}<br>%{customdata[1]:,} faces<extra></extra>",
+    )
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                       line=dict(color="grey", dash="dot"))
+    figure.add_vline(x=threshold, line_dash="dash", line_color="#e45756",
+                     annotation_text=f"uncertain below {threshold:.0%}", annotation_position="top left")
+    figure.update_layout(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), bargap=0, legend=dict(orientation="h", y=-0.2),
+        xaxis=dict(title="confidence (top label)", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(title="accuracy", range=[0, 1.1], tickformat=".0%"),
+    )
     return figure

@@ -20,8 +20,9 @@ from components.live_session import (
     make_video_callback,
     rtc_configuration,
 )
-from components.model import get_classifier
+from components.model import get_classifier, model_path, model_version
 from components.page import page_header, webrtc_problem
+from components.saliency import SALIENCY_HELP, saliency_images
 
 from core.analysis.live import LiveAnalyzer
 from core.labels import EMOTIONS
@@ -181,13 +182,16 @@ with snap_column:
             st.session_state["snapshot_probabilities"] = current.probabilities
     face = st.session_state.get("snapshot_face")
     if face is not None:
-        image_column, chart_column = st.columns([1, 2])
+        image_column, saliency_column, chart_column = st.columns([1, 1, 2])
         probabilities = st.session_state.get("snapshot_probabilities")
         if probabilities is None:
             probabilities = classifier.predict_faces(face)[0]
         label = int(np.argmax(probabilities))
         image_column.image(enlarge(face), caption=f"{EMOTIONS[label]} {probabilities[label]:.0%} "
                            "(48x48, as the model saw it)")
+        saliency = saliency_images(classifier, f"{model_path()}:{model_version()}", face, [label])[0]
+        saliency_column.image(saliency, caption=f"Saliency: where {EMOTIONS[label]} comes from")
+        saliency_column.caption(SALIENCY_HELP)
         chart_column.plotly_chart(probability_figure(probabilities), key="snapshot_chart")
     else:
         st.caption("The face crop (48x48 grayscale) and its probabilities appear here; other pages can reuse it.")

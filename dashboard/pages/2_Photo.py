@@ -4,11 +4,13 @@ The page holds the layout; detection and the classifier are core's, the charts :
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 from components.charts import probability_figure
 from components.images import bgr_to_rgb, enlarge
-from components.model import get_classifier, get_detector
+from components.model import get_classifier, get_detector, model_path, model_version
 from components.page import page_header
+from components.saliency import SALIENCY_HELP, saliency_images
 from components.text import escape_markdown
 
 from core.analysis.annotate import draw_predictions
@@ -40,6 +42,11 @@ except ImageDecodeError as error:
 
 with st.spinner("Finding faces…"):
     predictions = classifier.analyze_frame(image, get_detector())
+show_saliency = st.toggle("Show saliency (Grad-CAM) on every face", key="photo_saliency", help=SALIENCY_HELP)
+shown_faces = [prediction.face for prediction in predictions]
+if show_saliency and predictions:
+    shown_faces = saliency_images(classifier, f"{model_path()}:{model_version()}",
+                                  np.stack(shown_faces), [prediction.label_index for prediction in predictions])
 
 annotated_column, faces_column = st.columns([3, 2], gap="large")
 annotated_column.image(bgr_to_rgb(draw_predictions(image, predictions)),
@@ -50,11 +57,11 @@ with faces_column:
                    icon=":material/search:")
     else:
         st.success(f"{len(predictions)} face{'s' if len(predictions) > 1 else ''} found (largest first).")
-    for number, prediction in enumerate(predictions, start=1):
-        with st.container(border=True):
+    for number, (prediction, shown) in enumerate(zip(predictions, shown_faces, strict=True), start=1):
+        with st.container(border=True, key=f"photo_face_card_{number}"):
             face_column, chart_column = st.columns([1, 2])
-            face_column.image(enlarge(prediction.face, 144),
-                              caption=f"Face {number}: {prediction.label} {prediction.confidence:.0%}")
+            face_column.image(enlarge(shown, 144), caption=f"Face {number}: {prediction.display_label}"
+                              + (" (saliency)" if show_saliency else ""))
             chart_column.plotly_chart(probability_figure(prediction.probabilities, height=220),
                                       key=f"photo_face_{number}", config={"displayModeBar": False})
 

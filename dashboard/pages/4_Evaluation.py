@@ -1,4 +1,4 @@
-"""Evaluation: confusion matrix with the faces behind each cell, per-class metrics, learning curves.
+"""Evaluation: confusion matrix with the faces behind each cell, calibration, per-class metrics, learning curves.
 The page holds the layout; metrics are :mod:`core.evaluation.metrics`, figures :mod:`components.charts`.
 """
 
@@ -7,16 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
-from components.charts import confusion_figure, learning_curves_figure
+from components.charts import confusion_figure, learning_curves_figure, reliability_figure
 from components.data_picker import LoadedData, data_picker, labelled_splits
 from components.images import enlarge
 from components.model import get_classifier, load_report, model_path, model_version, predict_in_batches
 from components.page import page_header
+from components.saliency import SALIENCY_HELP, saliency_images
 from components.text import escape_markdown
 
 from core.data import DataFormatError, require_labels
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
+from core.model.calibration import expected_calibration_error, reliability_bins
 
 MAX_CELL_FACES = 48
 CELL_COLUMNS = 8
@@ -139,11 +141,36 @@ with cell_column:
         else:
             limit = f" (the first {MAX_CELL_FACES})" if matrix[i, j] > len(rows) else ""
             st.caption(f"Most confident first{limit}; caption: confidence in {predicted_name}.")
-        for start in range(0, len(rows), CELL_COLUMNS):
-            columns = st.columns(CELL_COLUMNS)
-            for offset, row in enumerate(rows[start : start + CELL_COLUMNS]):
-                columns[offset].image(enlarge(result["images"][row], 96),
-                                      caption=f"{result['probabilities'][row, j]:.0%}", width="stretch")
+        shown = result["images"][rows]
+        if len(rows) and st.toggle(f"Show saliency (Grad-CAM for {predicted_name})", key="evaluation_saliency",
+                                   help=SALIENCY_HELP):
+            shown = saliency_images(classifier, model_key, shown, [j] * len(rows), size=96)
+        with st.container(key="evaluation_cell_faces"):
+            for start in range(0, len(rows), CELL_COLUMNS):
+                columns = st.columns(CELL_COLUMNS)
+                for offset, row in enumerate(rows[start : start + CELL_COLUMNS]):
+                    columns[offset].image(enlarge(shown[start + offset], 96),
+                                          caption=f"{result['probabilities'][row, j]:.0%}", width="stretch")
+
+# ---------------------------------------------------------------- calibration
+st.subheader("Calibration")
+if result is not None:
+    bins = reliability_bins(result["probabilities"], result["labels"]).to_dict()
+    ece = expected_calibration_error(result["probabilities"], result["labels"])
+    temperature, threshold = classifier.temperature, classifier.uncertain_below
+elif report.calibration:
+    bins, ece = report.calibration["reliability"], report.calibration["ece_after"]
+    temperature, threshold = report.calibration["temperature"], report.calibration["uncertain_below"]
+else:
+    bins = None
+    st.caption("The report has no calibration figures: evaluate on a data set (sidebar) to draw the diagram.")
+if bins is not None:
+    st.plotly_chart(reliability_figure(bins, threshold), key="evaluation_reliability",
+                    config={"displayModeBar": False})
+    st.caption(f"Calibrated probabilities (temperature {temperature:.3f}), 15 equal-width bins: "
+               f"bar height is the accuracy of the faces whose top confidence falls in the bin, the number above "
+               f"it their count. ECE {ece:.2%}. Labels below the dashed line ({threshold:.0%}) are shown as "
+               "uncertain, e.g. `Neutral? 38%`: below it the top label is wrong more often than right.")
 
 # ---------------------------------------------------------------- per-class metrics
 st.subheader("Per-class precision, recall and F1")

@@ -245,4 +245,7 @@ def test_adversarial_page_in_browser(page, server, tmp_path):
     budget, linf = map(int, SUMMARY.search(after).groups())
     assert budget == 7 and linf <= 7
     assert page.locator('[data-testid="stException"]').count() == 0
+    saliency = page.locator(".st-key-adversarial_saliency [data-testid='stImage'] img")
+    assert saliency.count() == 2  # before and after the attack, side by side
+    assert all(saliency.nth(i).evaluate("img => img.naturalWidth") > 0 for i in range(2))
     screenshot(page, "adversarial")

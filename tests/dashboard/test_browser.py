@@ -52,8 +52,18 @@ def test_photo_in_browser(page, server, detectable_faces, tmp_path):
     page.get_by_text("2 faces found").wait_for(timeout=120_000)
     wait_until_idle(page, "Photo")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.get_by_text(re.compile(rf"Face 1: ({'|'.join(EMOTIONS)}) \d+%")).count() == 1
+    assert page.get_by_text(re.compile(rf"Face 1: ({'|'.join(EMOTIONS)})\?? \d+%")).count() == 1
     screenshot(page, "photo_result", docs=False)
+
+    # The saliency toggle overlays Grad-CAM on every face.
+    page.get_by_text("Show saliency (Grad-CAM) on every face").click()
+    page.get_by_text(re.compile(r"Face 2: .* \(saliency\)")).wait_for(timeout=120_000)
+    wait_until_idle(page, "Photo")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    for number in (1, 2):
+        overlay = page.locator(f".st-key-photo_face_card_{number} [data-testid='stImage'] img")
+        assert overlay.count() == 1 and overlay.evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "photo_saliency", docs=False)
 
 
 def test_dataset_explorer_in_browser(page, server):
@@ -82,6 +92,22 @@ def test_evaluation_in_browser(page, server):
                      box["y"] + box["height"] * (true_index + 0.5) / 7)
     page.get_by_text(re.compile(r"of [\d,]+ Sad faces predicted Happy")).wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_role("heading", name="Calibration").is_visible()
+    assert page.get_by_text(re.compile(r"Labels below the dashed line \(\d+%\)")).is_visible()  # the shipped diagram
+    if not FER_CSV.is_file():
+        return
+
+    # Recomputed on a data set: the drill-down shows the faces of the cell, and their saliency.
+    page.locator(".st-key-evaluation_run button").click()
+    page.get_by_text(re.compile(r"Recomputed on")).wait_for(timeout=240_000)
+    wait_until_idle(page, "Evaluation")
+    page.get_by_text("Show saliency (Grad-CAM for Happy)").click()
+    wait_until_idle(page, "Evaluation")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    faces = page.locator(".st-key-evaluation_cell_faces [data-testid='stImage'] img")
+    faces.first.wait_for(timeout=120_000)
+    assert faces.count() > 0 and faces.first.evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "evaluation_saliency", docs=False)  # FER-2013 faces: test-artifacts/ only
 
 
 def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_csv):

@@ -96,3 +96,27 @@ def test_sidecar_round_trip(overconfident, tmp_path):
 def test_the_shipped_model_has_a_sidecar():
     assert calibration_path(DEFAULT_MODEL_PATH).is_file()
     assert 0.2 < load_temperature(DEFAULT_MODEL_PATH) < 5
+
+
+def test_the_classifier_applies_the_sidecar_temperature_after_the_backend(tmp_path):
+    import shutil
+
+    from core.model.classifier import EmotionClassifier, FacePrediction
+    from core.vision.crop import to_model_input
+
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    model_file = tmp_path / "emotion_cnn.keras"
+    shutil.copy(DEFAULT_MODEL_PATH, model_file)
+    uncalibrated = EmotionClassifier.load(model_file, backend="keras")  # no sidecar beside it: T = 1
+    assert uncalibrated.temperature == 1.0 and uncalibrated.uncertain_below == 0.0
+    raw = uncalibrated.predict_faces(faces)
+    shutil.copy(calibration_path(DEFAULT_MODEL_PATH), calibration_path(model_file))
+    for backend in ("keras", "lite"):
+        calibrated = EmotionClassifier.load(model_file, backend=backend)
+        assert calibrated.temperature == load_temperature(DEFAULT_MODEL_PATH) != 1.0
+        np.testing.assert_allclose(calibrated.predict_faces(faces), apply_temperature(raw, calibrated.temperature),
+                                   atol=0.05 if backend == "lite" else 1e-5)  # int8 weights
+    x = to_model_input(faces)  # what attacks differentiate stays uncalibrated
+    np.testing.assert_allclose(calibrated.probabilities(x).numpy(), raw, atol=1e-5)
+    face = FacePrediction(None, faces[0], np.array([0.1, 0, 0, 0.2, 0.3, 0, 0.4]), calibrated.uncertain_below)
+    assert face.display_label == "Neutral? 40%"

@@ -13,7 +13,7 @@ import train_cli
 from core.data import FerDataset
 from core.labels import EMOTIONS, PUBLIC_TEST
 from core.model.architecture import build_model
-from core.model.calibration import apply_temperature, calibration_path
+from core.model.calibration import calibration_path
 from core.model.classifier import EmotionClassifier
 from core.model.export import CONTRACT_FILE, LABELS_FILE, PARITY_FILE, TFLITE_FILE, export_model
 
@@ -43,8 +43,9 @@ def run_alone(path, faces: np.ndarray) -> np.ndarray:
 
 
 def keras_reference(model_path, faces: np.ndarray) -> np.ndarray:
-    classifier = EmotionClassifier.load(model_path, backend="keras")  # flip TTA
-    return apply_temperature(classifier.predict_faces(faces), TEMPERATURE)
+    classifier = EmotionClassifier.load(model_path, backend="keras")  # flip TTA, the sidecar's temperature
+    assert classifier.temperature == TEMPERATURE
+    return classifier.predict_faces(faces)
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])

@@ -1,12 +1,14 @@
-"""The LiteRT backend: the same answers as the Keras model, converted once per model file."""
+"""The LiteRT backend: the same answers as the Keras model, converted once per model file or shipped beside it."""
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pytest
 
-from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
-from core.model.lite import SINGLE_FACE_LIMIT
+from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, ModelLoadError
+from core.model.lite import SINGLE_FACE_LIMIT, shipped_tflite
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +57,38 @@ def test_conversion_is_cached_per_model_file(smoke_run, tmp_path, monkeypatch):
 def test_an_unknown_backend_is_named(smoke_run):
     with pytest.raises(ValueError, match="unknown backend 'onnx'"):
         EmotionClassifier.load(smoke_run / "emotion_cnn.keras", backend="onnx")
+
+
+def test_the_shipped_conversion_is_of_the_shipped_model_and_is_used(shipped_pair, public_faces):
+    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=True) is not None  # its record names the .keras's SHA-256
+    lite, keras_model = shipped_pair
+    assert lite._model is None  # the Keras model is not loaded to predict...
+    faces = public_faces[0][:4]
+    np.testing.assert_allclose(lite.predict_faces(faces), keras_model.predict_faces(faces), atol=0.05)
+    assert lite.model.count_params() == keras_model.model.count_params()  # ...only when first asked for
+
+
+def test_a_stale_or_lone_conversion(tmp_path, public_faces):
+    for suffix in (".keras", ".tflite", ".tflite.json", ".calibration.json"):
+        shutil.copy(DEFAULT_MODEL_PATH.with_name(f"emotion_cnn{suffix}"), tmp_path / f"emotion_cnn{suffix}")
+    model, lone = tmp_path / "emotion_cnn.keras", tmp_path / "emotion_cnn.tflite"
+    model.write_bytes(model.read_bytes() + b"\0")  # retrained: the shipped conversion no longer matches
+    assert shipped_tflite(model, flip_tta=True) is None
+    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=False) is None  # the file has flip TTA inside
+    model.unlink()
+    alone = EmotionClassifier.load(lone)  # a .tflite alone predicts, calibrated by its sidecar
+    assert alone.temperature != 1.0
+    np.testing.assert_allclose(alone.predict_faces(public_faces[0][:3]).sum(axis=1), 1.0, atol=1e-4)
+    with pytest.raises(ModelLoadError, match="not found"):
+        alone.model  # noqa: B018  (no .keras beside it: attacks and saliency cannot run)
+    with pytest.raises(ValueError, match="lite backend only"):
+        EmotionClassifier.load(lone, backend="keras")
+
+
+def test_a_keras_model_first_loaded_by_an_attack_is_the_real_one(shipped_pair, public_faces):
+    from core.adversarial.attacks import loss_gradient
+    from core.vision.crop import to_model_input
+
+    fresh = EmotionClassifier.load(DEFAULT_MODEL_PATH)  # its Keras model is first needed inside a tf.function trace
+    x, labels = to_model_input(public_faces[0][:2]), np.array([3, 4])
+    np.testing.assert_allclose(loss_gradient(fresh, x, labels), loss_gradient(shipped_pair[1], x, labels), atol=1e-4)
