@@ -26,6 +26,7 @@ import tensorflow as tf
 from keras import layers
 
 from core.labels import EMOTIONS, IMAGE_SIZE
+from core.model.ensemble import ensemble_members
 from core.vision.crop import to_model_input
 
 OVERLAY_SIZE = 192
@@ -49,8 +50,17 @@ def grad_cam(
     """Grad-CAM maps (N, 48, 48) in [0, 1] of uint8 faces (N, 48, 48) or one face (48, 48).
 
     ``target``: one class index for every face, one per face, or ``None`` for each face's prediction.
-    A map with no positive evidence is all zero.
+    A map with no positive evidence is all zero. An ensemble's map is the mean of its members' maps for
+    the ensemble's own prediction.
     """
+    members = ensemble_members(model)
+    if len(members) > 1:
+        if target is None:
+            x = to_model_input(faces).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+            mirrored = np.ascontiguousarray(x[:, :, ::-1])
+            probabilities = model(x, training=False) + (model(mirrored, training=False) if flip_tta else 0)
+            target = np.argmax(np.asarray(probabilities), axis=1).tolist()
+        return _normalised(np.mean([grad_cam(member, faces, target, flip_tta) for member in members], axis=0))
     head = model.layers[-1]
     if not isinstance(head, layers.Dense):
         raise ValueError(f"{model.name} does not end in a Dense layer; its logits are out of reach")
@@ -76,7 +86,11 @@ def grad_cam(
     maps = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))
     if flip_tta:
         maps = (maps[:count] + tf.reverse(maps[count:], axis=[2])) / 2.0
-    maps = tf.image.resize(maps[..., None], (IMAGE_SIZE, IMAGE_SIZE), method="bilinear")[..., 0].numpy()
+    return _normalised(tf.image.resize(maps[..., None], (IMAGE_SIZE, IMAGE_SIZE), method="bilinear")[..., 0].numpy())
+
+
+def _normalised(maps: np.ndarray) -> np.ndarray:
+    """Each map scaled to a peak of 1 (an all-zero map stays zero)."""
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0).astype(np.float32)
 

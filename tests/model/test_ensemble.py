@@ -57,3 +57,21 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert report["evaluated_on"] == "PublicTest" and report["samples"] == 150
     assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
     assert len(ensemble_members(load_keras_model(out / "emotion_cnn.keras"))) == 2
+
+
+def test_an_ensembles_saliency_is_the_mean_of_its_members_maps(public_faces):
+    from core.model.saliency import grad_cam
+
+    members = [build_model(filters=(4, 8, 8)) for _ in range(2)]
+    faces = public_faces[0][:4]
+    ensemble = build_ensemble(members)
+    target = [3, 3, 4, 4]
+
+    maps = grad_cam(ensemble, faces, target)
+    inner = ensemble_members(ensemble)
+    mean = np.mean([grad_cam(member, faces, target) for member in inner], axis=0)
+    peak = mean.max(axis=(1, 2), keepdims=True)
+
+    assert maps.shape == (4, 48, 48) and maps.min() >= 0 and maps.max() <= 1
+    np.testing.assert_allclose(maps, np.divide(mean, peak, out=np.zeros_like(mean), where=peak > 0), atol=1e-5)
+    assert grad_cam(ensemble, faces).shape == (4, 48, 48)  # its own prediction as the target
