@@ -77,8 +77,8 @@ def face_from_upload(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None
                  "PNG, BMP, WebP or TIFF picture.", icon=":material/warning:")
         return None
     if not faces:
-        st.warning(f"**No face found in {name}.** The detector looks for frontal faces at least 24 pixels "
-                   "wide: try a closer, well-lit, front-facing picture.", icon=":material/search:")
+        st.warning(f"**No face found in {name}.** Try a closer, well-lit picture in which the face is at "
+                   "least 48 pixels wide.", icon=":material/search:")
         return None
     if kind == "face":
         return faces[0], f"{name} (48x48, used as it is)"
