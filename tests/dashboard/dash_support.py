@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -57,7 +58,8 @@ def no_exception(app) -> None:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
+    """The elements' Markdown as a reader sees it: backslash escapes (of file names, say) undone."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(element.value) for element in elements))
 
 
 def wait_until_idle(tab, title: str, timeout_ms: int = 240_000) -> None:
