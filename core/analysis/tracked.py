@@ -14,9 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.labels import EMOTIONS
-from core.model.calibration import display_label
-from core.model.classifier import EmotionClassifier
+from core.model.classifier import EmotionClassifier, EmotionReading
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
 
@@ -25,7 +23,7 @@ BoxXYWH = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
-class TrackedFace:
+class TrackedFace(EmotionReading):
     person: int
     """Stable id of the person across frames, from the tracker."""
     box: BoxXYWH
@@ -33,23 +31,6 @@ class TrackedFace:
     """(7,) calibrated emotion probabilities in :data:`core.labels.EMOTIONS` order."""
     uncertain_below: float = 0.0
     """The model's uncertain threshold (:func:`core.model.calibration.display_label`)."""
-
-    @property
-    def label_index(self) -> int:
-        return int(np.argmax(self.probabilities))
-
-    @property
-    def label(self) -> str:
-        return EMOTIONS[self.label_index]
-
-    @property
-    def confidence(self) -> float:
-        return float(self.probabilities[self.label_index])
-
-    @property
-    def display_label(self) -> str:
-        """``Happy 81%``, or ``Sad? 41%`` below the uncertain threshold."""
-        return display_label(self.label, self.confidence, self.uncertain_below)
 
 
 FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]

@@ -42,17 +42,15 @@ class ModelLoadError(RuntimeError):
     """The model file is missing or is not a readable Keras model."""
 
 
-@dataclass(frozen=True)
-class FacePrediction:
-    box: Box
-    face: np.ndarray
-    """The 48x48 uint8 crop the model saw."""
+class EmotionReading:
+    """What a face record's ``probabilities`` say: the top emotion, its confidence and the label shown.
+
+    Shared by :class:`FacePrediction` and the video path's tracked faces; ``uncertain_below`` is the
+    model's uncertain threshold (:func:`core.model.calibration.display_label`).
+    """
+
     probabilities: np.ndarray
-    """(7,) calibrated probabilities."""
-    uncertain_below: float = 0.0
-    """The model's uncertain threshold: a lower confidence is shown as ``Neutral? 38%``."""
-    person: int | None = None
-    """Stable id of the person across a video's frames; None for a still image."""
+    uncertain_below: float
 
     @property
     def label_index(self) -> int:
@@ -70,6 +68,19 @@ class FacePrediction:
     def display_label(self) -> str:
         """``Happy 91%``, or ``Neutral? 38%`` below the uncertain threshold."""
         return display_label(self.label, self.confidence, self.uncertain_below)
+
+
+@dataclass(frozen=True)
+class FacePrediction(EmotionReading):
+    box: Box
+    face: np.ndarray
+    """The 48x48 uint8 crop the model saw."""
+    probabilities: np.ndarray
+    """(7,) calibrated probabilities."""
+    uncertain_below: float = 0.0
+    """The model's uncertain threshold: a lower confidence is shown as ``Neutral? 38%``."""
+    person: int | None = None
+    """Stable id of the person across a video's frames; None for a still image."""
 
     def to_dict(self) -> dict:
         """JSON-ready: box, emotion, its probability, whether it is uncertain, every class's probability (and the
