@@ -20,7 +20,7 @@ from core.evaluation.metrics import evaluate
 from core.evaluation.plots import plot_confusion_matrix
 from core.evaluation.report import REPORT_FILE, TrainingReport, model_summary
 from core.labels import PUBLIC_TEST
-from core.model.calibration import calibrate, calibration_path
+from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier, load_keras_model
 from core.model.ensemble import build_ensemble
 
@@ -43,10 +43,9 @@ def write_ensemble(
                           "accuracy_lite": metrics["accuracy"]})
     model = build_ensemble(members)
     model.save(out / MODEL_FILE)
-    calibration_path(out / MODEL_FILE).unlink(missing_ok=True)  # fit on raw probabilities, not a stale sidecar's
     (out / "model_summary.txt").write_text(model_summary(model))
     lite, probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
-    calibrate(probabilities, validation.labels, out / MODEL_FILE)
+    calibration = calibrate(probabilities, validation.labels, out / MODEL_FILE)
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {lite['accuracy']:.2%} (ensemble of {len(members)}, LiteRT, flip TTA)",
@@ -60,6 +59,7 @@ def write_ensemble(
         accuracy_lite=lite["accuracy"],
         split_sizes={name: int((data.usage == name).sum()) for name in data.splits},
         config={"ensemble": described},
+        calibration=calibration,
         data_file=str(data_path),
         data_sha256=file_sha256(data_path) if Path(data_path).is_file() else None,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -56,6 +56,7 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert [member["file"] for member in report["config"]["ensemble"]] == [str(path) for path in paths]
     assert report["evaluated_on"] == "PublicTest" and report["samples"] == 150
     assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
+    assert report["calibration"]["temperature"] > 0  # the ensemble is calibrated as a whole, as training's models are
     assert len(ensemble_members(load_keras_model(out / "emotion_cnn.keras"))) == 2
 
 
