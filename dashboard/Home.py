@@ -52,12 +52,12 @@ def page_entry(path) -> tuple[str, str, str]:
 
 page_header(
     APP_NAME, ":material/mood:",
-    "Point a webcam or a photo at a face and see which of seven emotions it shows, live in the browser.",
+    "Point a webcam, a photo or a video file at faces and see which of seven emotions each person shows.",
 )
 
 st.markdown(
     "A convolutional network trained on **FER-2013** (35,887 48x48 grayscale faces) reads each face that "
-    "OpenCV's Haar cascade finds and gives a probability for each of seven emotions: "
+    "BlazeFace finds, turned upright about its eyes, and gives a calibrated probability for each of seven emotions: "
     + ", ".join(f"**{name}**" for name in EMOTIONS) + "."
 )
 
