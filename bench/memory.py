@@ -1,11 +1,13 @@
 """Peak resident memory of the live inference path, measured in a fresh child process.
+Owns live_peak_memory and the child (``python -m bench.memory FRAME.npy FRAMES [MODEL]``).
 
-The child (``python -m bench.memory FRAME.npy FRAMES [MODEL]``) loads the classifier and the
-detector, runs ``LiveAnalyzer.annotate`` on the frame, and prints its memory at each stage as
-JSON. The peak is the child's ``VmHWM`` (high-water resident set of its own address space).
-``ru_maxrss`` is reported too but is no good here: Linux carries it over ``execve``, and
-Python spawns children with ``vfork``, so a child's ``ru_maxrss`` starts at the parent's
-peak (the parent reaps it with ``os.wait4`` to read it, as ``child_ru_maxrss_mb``).
+The child loads the model as the live page does (``EmotionClassifier.load``: the shipped LiteRT
+conversion, so no TensorFlow), builds the page's ``LiveAnalyzer`` (default detector, tracker), runs
+``annotate`` on the frame, and prints its memory at each stage as JSON. The peak is the child's
+``VmHWM`` (high-water resident set of its own address space). ``ru_maxrss`` is reported too but
+is no good here: Linux carries it over ``execve``, and Python spawns children with ``vfork``, so
+a child's ``ru_maxrss`` starts at the parent's peak (the parent reaps it with ``os.wait4`` to
+read it, as ``child_ru_maxrss_mb``).
 """
 
 from __future__ import annotations
@@ -69,19 +71,23 @@ def _vm_value(key: str) -> float:
 
 
 def _child(frame_file: str, frames: int, model_path: str | None) -> None:
+    """The live page's path: the model as ``EmotionClassifier.load`` serves it, the default detector, a tracker."""
     import resource
 
-    from bench.common import load_model_under_test, product_classifier
-
     baseline = _vm_value("VmRSS")
-    import tensorflow  # noqa: F401  (counted separately: most of the footprint is the runtime)
-
-    after_import = _vm_value("VmRSS")
     from core.analysis.live import LiveAnalyzer
-    from core.vision.detect import FaceDetector
+    from core.model.classifier import EmotionClassifier, default_model_path
 
-    model = load_model_under_test(model_path, explicit=model_path is not None)
-    analyzer = LiveAnalyzer(product_classifier(model), FaceDetector())
+    after_imports = _vm_value("VmRSS")
+    path = Path(model_path) if model_path else default_model_path()
+    if path.is_file():
+        classifier, source = EmotionClassifier.load(path), str(path)
+    else:  # no shipped model yet: an untrained stand-in of the same architecture, through TensorFlow
+        from bench.common import load_model_under_test, product_classifier
+
+        model = load_model_under_test(None, explicit=False)
+        classifier, source = product_classifier(model), model.source
+    analyzer = LiveAnalyzer(classifier)
     after_load = _vm_value("VmRSS")
     frame = np.load(frame_file)
     found = 0
@@ -92,11 +98,13 @@ def _child(frame_file: str, frames: int, model_path: str | None) -> None:
         "peak_rss_mb": _vm_value("VmHWM"),
         "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_start_mb": baseline,
-        "rss_after_tf_import_mb": after_import,
+        "rss_after_imports_mb": after_imports,
         "rss_after_model_load_mb": after_load,
         "rss_end_mb": _vm_value("VmRSS"),
+        "tensorflow_imported": "tensorflow" in sys.modules,
+        "detector": analyzer.detector_name,
         "faces_found": found,
-        "model": model.source,
+        "model": source,
     }
     print(json.dumps(report))
 

@@ -26,6 +26,8 @@ TARGETS = (
     ("BlazeFace recall, worst roll 0-45", ("detection", "targets", "recall_worst_roll"), ">=", 0.95, ""),
     ("accuracy drop, upright to 30 degrees", ("detection", "targets", "accuracy_drop_30_points"), "<=", 2.0, "points"),
     ("BlazeFace pipeline, one face", ("detection", "pipeline", "one_face", "frames_per_s"), ">=", 60.0, "frames/s"),
+    ("live path peak resident memory", ("memory", "peak_rss_mb"), "<=", 300.0, "MB"),
+    ("streamlit run to the Home page's title", ("startup", "seconds_median"), "<=", 4.0, "s"),
     ("BlazeFace pipeline, three faces", ("detection", "pipeline", "three_faces", "frames_per_s"), ">=", 30.0,
      "frames/s"),
 )
@@ -209,11 +211,14 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
 
     rows.append(("Memory and soak",))
     if g("memory", "status") == "ok":
-        add("live path peak RSS (MB, child VmHWM)", _fmt(g("memory", "peak_rss_mb"), 0))
+        target_row("live path peak RSS (MB, child VmHWM)", "live path peak resident memory")
         add(
-            "  RSS after TF import / model load (MB)",
-            f"{_fmt(g('memory', 'rss_after_tf_import_mb'), 0)} / {_fmt(g('memory', 'rss_after_model_load_mb'), 0)}",
+            "  RSS after imports / model load (MB); TensorFlow loaded",
+            f"{_fmt(g('memory', 'rss_after_imports_mb'), 0)} / {_fmt(g('memory', 'rss_after_model_load_mb'), 0)}; "
+            f"{'yes' if g('memory', 'tensorflow_imported') else 'no'}",
         )
+    if g("startup", "status") == "ok":
+        target_row("streamlit run -> Home title in Chromium (s, median)", "streamlit run to the Home page's title")
     if g("soak", "status") == "ok":
         soak = g("soak")
         clean = soak["exceptions"] == 0 and soak["bad_outputs"] == 0
@@ -235,8 +240,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         )
         if soak.get("huge_pages_growth_mb") is not None:
             add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
-    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "soak",
-                 "video", "training"):
+    for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup",
+                 "soak", "video", "training"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])
     return rows

@@ -140,6 +140,12 @@ def memory(context, results) -> dict:
     return {**note, **report}
 
 
+def startup(context, results) -> dict:
+    from bench.startup import time_to_title
+
+    return time_to_title(context.settings.startup_runs)
+
+
 def soak(context, results) -> dict:
     from bench.soak import run_soak
     from core.analysis.live import LiveAnalyzer

@@ -14,7 +14,8 @@ import numpy as np
 from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
 
 SECTIONS = (
-    "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "soak", "video", "training",
+    "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup", "soak", "video",
+    "training",
 )
 
 
@@ -24,6 +25,7 @@ class Settings:
     latency_repeats: int
     pipeline_repeats: int
     memory_frames: int
+    startup_runs: int
     soak_frames: int
     train_warmup: int
     train_batches: int
@@ -41,6 +43,7 @@ FULL = Settings(
     latency_repeats=300,
     pipeline_repeats=100,
     memory_frames=200,
+    startup_runs=5,
     soak_frames=10_000,
     train_warmup=5,
     train_batches=40,
@@ -62,6 +65,7 @@ QUICK = Settings(
     latency_repeats=30,
     pipeline_repeats=10,
     memory_frames=10,
+    startup_runs=1,
     soak_frames=300,
     train_warmup=2,
     train_batches=4,

@@ -59,6 +59,19 @@ def test_quick_run_measures_detection(quick_run):
     assert all(detection["pipeline"][name]["frames_per_s"] > 0 for name in ("one_face", "three_faces"))
     assert "BlazeFace recall, worst roll" in table
 
+def test_quick_run_times_the_home_page(quick_run):
+    from bench.startup import CHROMIUM
+
+    results, table = quick_run
+    startup = results["startup"]
+    if not CHROMIUM.exists():
+        assert startup["status"] == "skipped"
+        return
+    assert startup["status"] == "ok" and len(startup["seconds"]) == 1
+    assert 0 < startup["server_ready_seconds_median"] < startup["seconds_median"]
+    assert "Home title in Chromium" in table
+
+
 def test_quick_run_numbers_are_sane(quick_run):
     results, _ = quick_run
     for name in ("tta_on", "tta_off"):
@@ -79,6 +92,9 @@ def test_quick_run_numbers_are_sane(quick_run):
     assert no_face["frames_per_s"] > 0 and no_face["faces_found"] == 0 and no_face["output_shape"] == [480, 640, 3]
     memory = results["memory"]
     assert memory["peak_rss_mb"] >= memory["rss_after_model_load_mb"] > memory["rss_start_mb"] > 0
+    assert memory["detector"] == "blazeface"
+    shipped_conversion = (REPO_ROOT / "models" / "emotion_cnn.tflite").is_file()
+    assert memory["tensorflow_imported"] is not shipped_conversion  # the live path serves LiteRT alone
     soak = results["soak"]
     assert soak["ok"] and soak["exceptions"] == 0 and soak["bad_outputs"] == 0 and soak["frames"] == 300
     training = results["training"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TypedDict
 
 import numpy as np
-from sklearn import metrics as sk_metrics
 
 from core.data import FerDataset
 from core.labels import EMOTIONS, NUM_CLASSES
@@ -40,6 +39,8 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     """Counts (7, 7): row = true emotion, column = predicted emotion."""
     if len(labels) == 0:  # scikit-learn refuses empty input
         return np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    from sklearn import metrics as sk_metrics  # here, not above: the Home page reads reports without it (~1 s)
+
     matrix = sk_metrics.confusion_matrix(np.asarray(labels, int), np.asarray(predictions, int), labels=CLASSES)
     return matrix.astype(np.int64)
 
@@ -49,6 +50,8 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> Metri
     present scores 0, not NaN)."""
     labels, predictions = np.asarray(labels, int), np.asarray(predictions, int)
     if len(labels):
+        from sklearn import metrics as sk_metrics
+
         precision, recall, f1, support = sk_metrics.precision_recall_fscore_support(
             labels, predictions, labels=CLASSES, zero_division=0
         )

@@ -21,7 +21,6 @@ import pandas as pd
 
 from core.data import FerDataset
 from core.evaluation.metrics import ClassMetrics, Metrics, evaluate
-from core.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from core.labels import PUBLIC_TEST, TRAINING
 from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier
@@ -130,6 +129,8 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
 
     ``training_info``: ``config``, ``training_seconds``, ``data_file``, ``data_sha256`` and ``finished``.
     """
+    from core.evaluation.plots import plot_confusion_matrix, plot_learning_curves  # matplotlib: writing only
+
     (out / "model_summary.txt").write_text(model_summary(model))
     history = pd.read_csv(out / "history.csv")
     plot_learning_curves(history, out / "learning_curves.png")
