@@ -17,7 +17,7 @@ import numpy as np
 from core.analysis.annotate import draw_predictions
 from core.model.classifier import EmotionClassifier, FacePrediction
 from core.vision import DETECTORS
-from core.vision.faces import Detector, make_detector
+from core.vision.faces import Detector, extract_tracked_faces, make_detector
 from core.vision.track import PersonTracker
 
 
@@ -60,8 +60,9 @@ class LiveAnalyzer:
     def analyze(self, frame: np.ndarray, t_seconds: float | None = None) -> FrameResult:
         """Faces in the frame; ``t_seconds`` is the stream's clock (default: now), never decreasing."""
         now = time.perf_counter()
-        faces = self.classifier.analyze_frame(frame, self.detector)
-        people = self.tracker.update([face.box for face in faces], now if t_seconds is None else t_seconds)
+        t = now if t_seconds is None else t_seconds
+        crops, people = extract_tracked_faces(frame, self.detector, self.tracker, t)
+        faces = self.classifier.classify_crops(crops)
         faces = [
             replace(face, person=person, probabilities=self.tracker.smooth(person, face.probabilities))
             for person, face in zip(people, faces, strict=True)

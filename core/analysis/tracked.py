@@ -1,6 +1,6 @@
 """Faces with a person id: what a frame analysis hands the recording loop, and how today's pieces make them.
-Owns TrackedFace (with its display label), FrameAnalyzer, Tracker and frame_analyzer (any detector of
-:mod:`core.vision.faces`).
+Owns TrackedFace (with its display label), FrameAnalyzer and frame_analyzer (any detector of
+:mod:`core.vision.faces`, any :class:`core.vision.track.Tracker`).
 
 The loop in :mod:`core.analysis.recording` only sees :class:`TrackedFace` lists, so any detector,
 aligner, classifier or tracker can stand behind a :data:`FrameAnalyzer`.
@@ -8,15 +8,14 @@ aligner, classifier or tracker can stand behind a :data:`FrameAnalyzer`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from core.model.classifier import EmotionClassifier, EmotionReading
-from core.vision.detect import Box
-from core.vision.faces import Detector, extract_faces
+from core.vision.faces import Detector, extract_tracked_faces
+from core.vision.track import Tracker
 
 BoxXYWH = tuple[int, int, int, int]
 """x, y, width, height in pixels of the analysed frame."""
@@ -37,26 +36,15 @@ FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
 """``analyze_frame(frame_bgr, t_seconds) -> faces``: called once per analysed frame, in time order."""
 
 
-class Tracker(Protocol):
-    """Gives each box of a frame the id of the person it shows, the same id from frame to frame."""
-
-    def update(self, boxes: Sequence[Box], t: float) -> list[int]:
-        """One id per box, in the boxes' order; ``t`` is the frame's time in seconds."""
-        ...
-
-
 def frame_analyzer(classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> FrameAnalyzer:
-    """A :data:`FrameAnalyzer` that detects, crops and classifies every face, and asks ``tracker`` who it is."""
+    """A :data:`FrameAnalyzer` that detects every face, asks ``tracker`` who it is, then crops and classifies it."""
 
     def analyze_frame(frame: np.ndarray, t: float) -> list[TrackedFace]:
-        crops = extract_faces(frame, detector)
-        people = tracker.update([crop.box for crop in crops], t)  # every frame, so the tracker sees people leave
-        boxes = [(crop.box.x, crop.box.y, crop.box.w, crop.box.h) for crop in crops]
-        if not crops:
-            return []
-        probabilities = classifier.predict_faces(np.stack([crop.pixels for crop in crops]))
+        crops, people = extract_tracked_faces(frame, detector, tracker, t)  # every frame: the tracker sees people leave
         return [
-            TrackedFace(*face, classifier.uncertain_below) for face in zip(people, boxes, probabilities, strict=True)
+            TrackedFace(person, (face.box.x, face.box.y, face.box.w, face.box.h), face.probabilities,
+                        face.uncertain_below)
+            for person, face in zip(people, classifier.classify_crops(crops), strict=True)
         ]
 
     return analyze_frame

@@ -23,7 +23,7 @@ import numpy as np
 from core.labels import EMOTIONS, IMAGE_SIZE
 from core.model.calibration import apply_temperature, display_label, load_calibration
 from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, shipped_tflite, to_tflite
-from core.vision.crop import to_model_input
+from core.vision.crop import FaceCrop, to_model_input
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
 
@@ -270,7 +270,10 @@ class EmotionClassifier:
 
     def analyze_frame(self, frame: np.ndarray, detector: Detector) -> list[FacePrediction]:
         """Detect every face in a gray/BGR/BGRA frame and classify it."""
-        crops = extract_faces(frame, detector)
+        return self.classify_crops(extract_faces(frame, detector))
+
+    def classify_crops(self, crops: list[FaceCrop]) -> list[FacePrediction]:
+        """Classify detected faces (one batch), in their order."""
         if not crops:
             return []
         probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))

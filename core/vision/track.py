@@ -1,5 +1,5 @@
 """Stable person ids across video frames, and each person's own smoothed probabilities.
-Owns PersonTracker and Track (one person's last box, last sighting and smoothed probabilities).
+Owns PersonTracker, Track (one person's last box, last sighting and smoothed probabilities) and Tracker.
 
 Detections are matched to tracks by the Hungarian method on centre distance (in units of the
 track's box side). A track that goes unmatched survives ``max_age_s`` seconds of the caller's
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -19,6 +20,14 @@ from scipy.optimize import linear_sum_assignment
 from core.vision.detect import Box
 
 _UNMATCHABLE = 1e6
+
+
+class Tracker(Protocol):
+    """Gives each box of a frame the id of the person it shows, the same id from frame to frame."""
+
+    def update(self, boxes: Sequence[Box], t: float) -> list[int]:
+        """One id per box, in the boxes' order; ``t`` is the frame's time in seconds."""
+        ...
 
 
 @dataclass
