@@ -58,3 +58,11 @@ def test_writer_keeps_each_frame_timestamp(tmp_path):
 def test_writer_refuses_odd_dimensions(tmp_path):
     with pytest.raises(ValueError, match="even"):
         H264Writer(tmp_path / "odd.mp4", 65, 48, fps=30)
+
+
+def test_writer_encodes_on_its_thread_and_raises_its_error_to_the_caller(tmp_path):
+    with pytest.raises(ValueError), H264Writer(tmp_path / "out.mp4", 64, 48, fps=10) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8), 0.0)
+        writer.write(np.zeros((48, 64, 3), np.float32), 0.1)  # not a BGR image: the encoder thread fails on it
+        for index in range(2, 100):  # a later write, or the close on leaving the block, says so
+            writer.write(np.zeros((48, 64, 3), np.uint8), index / 10)
