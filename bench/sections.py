@@ -146,6 +146,15 @@ def startup(context, results) -> dict:
     return time_to_title(context.settings.startup_runs)
 
 
+def live_page(context, results) -> dict:
+    from bench.live_browser import live_page_frame_rate
+
+    faces, note = _frame_faces(context)
+    if not faces:
+        return skipped("no data, so no real face for the fake camera")
+    return {**note, **live_page_frame_rate(faces[0], context.settings.live_page_seconds)}
+
+
 def soak(context, results) -> dict:
     from bench.soak import run_soak
     from core.analysis.live import LiveAnalyzer

@@ -14,8 +14,8 @@ import numpy as np
 from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
 
 SECTIONS = (
-    "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup", "soak", "video",
-    "training",
+    "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup", "live_page", "soak",
+    "video", "training",
 )
 
 
@@ -26,6 +26,7 @@ class Settings:
     pipeline_repeats: int
     memory_frames: int
     startup_runs: int
+    live_page_seconds: float
     soak_frames: int
     train_warmup: int
     train_batches: int
@@ -44,6 +45,7 @@ FULL = Settings(
     pipeline_repeats=100,
     memory_frames=200,
     startup_runs=5,
+    live_page_seconds=15.0,
     soak_frames=10_000,
     train_warmup=5,
     train_batches=40,
@@ -66,6 +68,7 @@ QUICK = Settings(
     pipeline_repeats=10,
     memory_frames=10,
     startup_runs=1,
+    live_page_seconds=2.0,
     soak_frames=300,
     train_warmup=2,
     train_batches=4,

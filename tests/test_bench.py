@@ -59,17 +59,22 @@ def test_quick_run_measures_detection(quick_run):
     assert all(detection["pipeline"][name]["frames_per_s"] > 0 for name in ("one_face", "three_faces"))
     assert "BlazeFace recall, worst roll" in table
 
-def test_quick_run_times_the_home_page(quick_run):
+def test_quick_run_times_the_pages_in_chromium(quick_run):
     from bench.startup import CHROMIUM
 
     results, table = quick_run
     startup = results["startup"]
     if not CHROMIUM.exists():
-        assert startup["status"] == "skipped"
+        assert startup["status"] == results["live_page"]["status"] == "skipped"
         return
     assert startup["status"] == "ok" and len(startup["seconds"]) == 1
     assert 0 < startup["server_ready_seconds_median"] < startup["seconds_median"]
     assert "Home title in Chromium" in table
+    live = results["live_page"]
+    if HAVE_DATA:
+        assert live["status"] == "ok" and live["frames_per_s_median"] > 0 and len(live["samples"]) >= 1
+    else:
+        assert live["status"] == "skipped"
 
 
 def test_quick_run_numbers_are_sane(quick_run):

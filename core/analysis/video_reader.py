@@ -1,7 +1,9 @@
 """Decode a video file frame by frame with PyAV: its metadata, and BGR frames streamed at the analysis size.
 Owns VideoReader, VideoInfo, DecodedFrame and VideoAnalysisError (why a file cannot be analysed).
 
-Frames come from a generator, one at a time, so memory stays flat whatever the video's length.
+Frames come from a generator, one at a time, so memory stays flat whatever the video's length; they are
+decoded and converted on a thread of the reader's own, at most :data:`READ_AHEAD` frames ahead of the
+caller (PyAV releases the GIL), so decoding runs beside the analysis.
 Times come from each frame's own timestamp (pts x time base), so variable frame rates are timed
 right. Frames larger than ``max_side`` on their long side are shrunk (by FFmpeg's scaler, in the
 same step as the conversion to BGR), and a phone's rotation flag is applied, so a portrait video
@@ -11,6 +13,8 @@ is analysed upright.
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,8 @@ import numpy as np
 MAX_SIDE = 1280
 """Frames above this many pixels on their long side are shrunk to it for analysis (4K -> 1280x720)."""
 
+READ_AHEAD = 4
+"""Decoded frames waiting for the caller at most (a 640x480 frame is 0.9 MB)."""
 CUT_SHORT_S = 0.5
 """A file whose frames end this much before the duration its header gives is reported as cut short."""
 
@@ -86,6 +92,8 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
+        self._stop = threading.Event()
+        self._decoder: threading.Thread | None = None
 
     def _open_stream(self, name: str, max_side: int) -> VideoInfo:
         if not self._container.streams.video:
@@ -124,6 +132,45 @@ class VideoReader:
     def frames(self) -> Iterator[DecodedFrame]:
         """Every frame in presentation order, at the analysis size. A mid-file decoding failure raises
         :class:`VideoAnalysisError` after the frames before it have been yielded."""
+        ready: queue.Queue = queue.Queue(READ_AHEAD)
+        self._stop.clear()
+        self._decoder = threading.Thread(target=self._decode_into, args=(ready,), name="video-reader", daemon=True)
+        self._decoder.start()
+        try:
+            while (item := ready.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop_decoder()
+
+    def _decode_into(self, ready: queue.Queue) -> None:
+        """The decoding thread: frames, then an error if one stopped it, then the end mark."""
+        try:
+            for frame in self._decode():
+                if not self._put(ready, frame):
+                    return
+        except BaseException as error:  # handed to the caller, after the frames before it
+            self._put(ready, error)
+        self._put(ready, _END)
+
+    def _put(self, ready: queue.Queue, item: object) -> bool:
+        """Queue ``item`` unless the reader is being closed (then False)."""
+        while not self._stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _stop_decoder(self) -> None:
+        self._stop.set()
+        if self._decoder is not None:
+            self._decoder.join()
+            self._decoder = None
+
+    def _decode(self) -> Iterator[DecodedFrame]:
         info = self.info
         turns = round(info.rotation / 90) % 4
         # the scaler works on the stored picture: the target size turned back to it
@@ -154,6 +201,7 @@ class VideoReader:
             )
 
     def close(self) -> None:
+        self._stop_decoder()  # never close the file under the decoding thread
         self._container.close()
 
     def __enter__(self) -> VideoReader:
@@ -161,6 +209,9 @@ class VideoReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_END = object()
 
 
 def _reason(error: av.FFmpegError) -> str:

@@ -7,11 +7,7 @@ The model under test is whatever the dashboard would use: ``FER_MODEL_PATH`` if 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from dash_support import CHROMIUM_ARGS, FER_CSV, paste_faces, write_y4m  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
+from bench.browser import CHROMIUM, streamlit_server  # noqa: E402
 
 
 def pytest_configure(config):
@@ -124,12 +120,6 @@ def open_page(monkeypatch):
 # ---------------------------------------------------------------- real server and browser
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
@@ -140,40 +130,16 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="session")
 def server(chromium_path, tmp_path_factory) -> str:
     """``streamlit run dashboard/Home.py`` on a free loopback port, with FER2013_PATH when the data exists."""
-    port = _free_port()
     env = dict(os.environ)
     env.pop("FER2013_PATH", None)
     env.pop("FER_ICE_SERVERS", None)  # an empty ICE list keeps WebRTC on the local interfaces, offline
     if FER_CSV.is_file():
         env["FER2013_PATH"] = str(FER_CSV)
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/Home.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    crashed = process.returncode not in (0, -15)
-    assert not crashed, f"streamlit exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+    with streamlit_server(env, log) as running:
+        yield running.url.rstrip("/")
+    crashed = running.process.returncode not in (0, -15)
+    assert not crashed, f"streamlit exited with {running.process.returncode}:\n{log.read_text()[-3000:]}"
 
 
 @pytest.fixture(scope="session")

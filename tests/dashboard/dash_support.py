@@ -9,16 +9,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.browser import CHROMIUM_ARGS, WEBRTC_IFRAME, write_y4m  # noqa: F401  (the tests import them from here)
+
 REPO = Path(__file__).resolve().parents[2]
 FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS_ENV_VAR = "FER_SCREENSHOTS"
 """Set to docs/screenshots to refresh the README's pictures; otherwise they go to test-artifacts/ (ignored)."""
 SCREENSHOTS = REPO / os.environ[SCREENSHOTS_ENV_VAR] if os.environ.get(SCREENSHOTS_ENV_VAR) else ARTIFACTS / "docs"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-]
 PAGES = {  # page file -> (URL path, title text, screenshot name)
     "Home.py": ("", "Facial emotion recognition", "home"),
     "pages/1_Live_webcam.py": ("Live_webcam", "Live webcam", "live_webcam"),
@@ -41,16 +39,6 @@ def paste_faces(faces: list[np.ndarray], size: int = 192, shape=(480, 640)) -> n
             ..., None
         ]
     return frame
-
-
-def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> None:
-    """Raw YUV4MPEG2 (C420, i.e. yuv420p) video of BGR frames, for Chromium's fake camera."""
-    height, width = frames[0].shape[:2]
-    with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420\n".encode())
-        for frame in frames:
-            out.write(b"FRAME\n")
-            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
 
 
 def no_exception(app) -> None:

@@ -13,7 +13,16 @@ import time
 import cv2
 import pytest
 from components.live_session import CAMERA_MESSAGES
-from dash_support import CHROMIUM_ARGS, FER_CSV, PAGES, paste_faces, screenshot, wait_until_idle, write_y4m
+from dash_support import (
+    CHROMIUM_ARGS,
+    FER_CSV,
+    PAGES,
+    WEBRTC_IFRAME,
+    paste_faces,
+    screenshot,
+    wait_until_idle,
+    write_y4m,
+)
 
 from core.labels import EMOTIONS
 from core.vision.detect import FaceDetector
@@ -21,7 +30,6 @@ from core.vision.detect import FaceDetector
 pytestmark = pytest.mark.browser
 
 EMOTION_WITH_CONFIDENCE = re.compile(rf"Current face: ({'|'.join(EMOTIONS)}) \d{{1,3}}%")
-WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 
 
 def open_app_page(tab, server: str, page_file: str) -> None:
