@@ -193,6 +193,10 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         target_row(f"parse {g('csv', 'rows'):,} rows with load_dataset (s)", "full CSV parse")
         for step, value in (g("csv", "breakdown") or {}).items():
             add(f"  {step} (s)", _fmt(value, 2))
+        if g("csv", "memory"):
+            memory = g("csv", "memory")
+            add("  peak resident memory, MB (growth / text)",
+                f"{_fmt(memory['peak_rss_mb'], 0)} ({_fmt(memory['growth_per_text'], 2)})")
     else:
         add("CSV parse", (g("csv", "reason") or g("csv", "error") or "not run")[:70])
 

@@ -8,7 +8,8 @@ unless ``skip_bad_rows=True``, which drops them and lists why. Messages never qu
 and what kind it is.
 
 A CSV is read through a stream that stops at :data:`MAX_CSV_BYTES` of (decompressed) text or
-:data:`MAX_ROWS` lines, so a compressed bomb is refused before it fills memory.
+:data:`MAX_ROWS` lines, so a compressed bomb is refused before it fills memory. The table holds the
+text once (Arrow strings); its pixels are parsed :data:`_CHUNK_ROWS` rows at a time into uint8 faces.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import warnings
 import zlib
+from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,8 +34,8 @@ UNLABELLED = -1
 MAX_ROWS = 100_000
 """Rows (lines) in a CSV, images in a folder: FER-2013 has 35,887 faces; about 2.8 times that."""
 MAX_CSV_BYTES = 512 * 2**20
-"""Decompressed CSV text: the full Kaggle FER-2013 is 287 MiB; 1.8 times that. Parsing peaks at about 6 times
-the text (1.5 GB for shared/'s 258 MiB copy), so about 3 GB at the limit."""
+"""Decompressed CSV text: the full Kaggle FER-2013 is 287 MiB; 1.8 times that. Parsing adds about 1.4 times
+the text to resident memory (0.4 GB for shared/'s 258 MiB copy; 0.7 GB at the limit, 0.8 GB for the process)."""
 
 def _use_jemalloc_for_arrow() -> None:
     """Make pyarrow (the CSV reader here, Streamlit's tables) allocate with jemalloc, not mimalloc.
@@ -53,6 +55,9 @@ def _use_jemalloc_for_arrow() -> None:
 
 
 _use_jemalloc_for_arrow()
+
+_CHUNK_ROWS = 256
+"""Pixel rows parsed at once: their text joined and as int64 (about 2 and 5 MB) is all there is beside the table."""
 
 class DataFormatError(ValueError):
     """A data file that cannot be read as FER-2013; the message names file, row and problem."""
@@ -75,7 +80,7 @@ class CsvRows(NamedTuple):
 def parse_csv(
     path: str | os.PathLike, skip_bad_rows: bool = False, max_rows: int = MAX_ROWS, max_bytes: int = MAX_CSV_BYTES
 ) -> CsvRows:
-    """Parse a FER-2013 CSV (``.csv`` or ``.csv.gz``) with vectorised pixel parsing."""
+    """Parse a FER-2013 CSV (``.csv`` or ``.csv.gz``), its pixels vectorised :data:`_CHUNK_ROWS` rows at a time."""
     path = Path(path)
     frame = _read_table(path, max_rows, max_bytes)
     if "pixels" not in frame.columns:
@@ -89,17 +94,15 @@ def parse_csv(
 
     labels = _parse_labels(frame, problems)
     usage = _parse_usage(frame, path, problems)
-    pixel_text = frame["pixels"].fillna("").astype(str).str.strip().tolist()
-    counts = np.array([text.count(" ") + 1 if text else 0 for text in pixel_text])
-    for row in np.flatnonzero(counts != NUM_PIXELS):
-        problems.setdefault(int(row), _describe_pixel_count(pixel_text[row]))
-
-    good = np.ones(len(frame), dtype=bool)
+    pixels = frame.pop("pixels")
+    del frame
+    images = np.empty((len(pixels), NUM_PIXELS), dtype=np.uint8)
+    for start in range(0, len(pixels), _CHUNK_ROWS):
+        _parse_chunk(pixels.iloc[start : start + _CHUNK_ROWS], start, images, problems)
+    del pixels
+    good = np.ones(len(images), dtype=bool)
     good[list(problems)] = False
-    rows = np.flatnonzero(good)
-    images = _parse_pixels([pixel_text[row] for row in rows], rows, problems)
-    images = images[[row not in problems for row in rows]]
-    good[list(problems)] = False
+    images = (images if good.all() else images[good]).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
     messages = [f"{path.name} row {line_numbers[row]}: {problems[row]}" for row in sorted(problems)]
     if messages and not skip_bad_rows:
@@ -142,15 +145,17 @@ def _read_table(path: Path, max_rows: int, max_bytes: int) -> pd.DataFrame:
 
     The C reader keeps a short row (its missing fields empty, so the row check names it) and says
     on which line a long row is; pyarrow only says that some row is malformed (and quotes it).
+    Every column is text: pyarrow keeps every block's parse of a column whose type it infers (twice
+    the text in all), and the C reader's Python strings are not copied into Arrow ones.
     """
-    strings = {"pixels": str, "Usage": str}
     try:
         try:
             with _BoundedStream(path, max_rows, max_bytes) as stream:
-                return pd.read_csv(stream, dtype=strings, engine="pyarrow")
+                text = defaultdict(lambda: str, emotion=str, pixels=str, Usage=str)  # other columns: pyarrow >= 25
+                return pd.read_csv(stream, dtype=text, engine="pyarrow")
         except (pd.errors.ParserError, pa.ArrowInvalid):
             with _BoundedStream(path, max_rows, max_bytes) as stream:
-                return pd.read_csv(stream, dtype=strings, engine="c")
+                return pd.read_csv(stream, dtype=object, engine="c")
     except pd.errors.EmptyDataError as error:
         raise DataFormatError(f"{path}: no header line (the file is empty or not a CSV file)") from error
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
@@ -185,31 +190,36 @@ def _parse_usage(frame: pd.DataFrame, path: Path, problems: dict[int, str]) -> n
     return usage
 
 
-def _parse_pixels(texts: list[str], rows: np.ndarray, problems: dict[int, str]) -> np.ndarray:
-    """Parse rows known to hold 2304 tokens each; rows with bad tokens go to ``problems``."""
-    if not texts:
-        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+def _parse_chunk(cells: pd.Series, start: int, images: np.ndarray, problems: dict[int, str]) -> None:
+    """Parse rows ``start``.. (their pixel cells) into ``images``; bad rows go to ``problems``."""
+    texts = cells.fillna("").astype(str).str.strip().tolist()
+    counts = np.array([text.count(" ") + 1 if text else 0 for text in texts])
+    for index in np.flatnonzero(counts != NUM_PIXELS):
+        problems.setdefault(start + int(index), _describe_pixel_count(texts[index]))
+    rows = np.array([row for row in range(start, start + len(texts)) if row not in problems], dtype=np.int64)
+    if not len(rows):
+        return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
-            flat = np.fromstring(" ".join(texts), dtype=np.int64, sep=" ")
+            flat = np.fromstring(" ".join([texts[row - start] for row in rows]), dtype=np.int64, sep=" ")
     except (ValueError, DeprecationWarning):  # a token that is not an integer (numpy < 2.3 only warns)
         flat = np.zeros(0, dtype=np.int64)
-    if flat.size == len(texts) * NUM_PIXELS:
-        values = flat.reshape(len(texts), NUM_PIXELS)
-        bad = ~np.all((values >= 0) & (values <= 255), axis=1)
-        for index in np.flatnonzero(bad):
-            problems[int(rows[index])] = _describe_bad_values(texts[index])
-        return values.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-    # Some token is not a number: find the rows one by one (slow path, only on bad input).
-    images = np.zeros((len(texts), NUM_PIXELS), dtype=np.uint8)
-    for index, text in enumerate(texts):
-        problem = _describe_bad_values(text)
+    if flat.size == len(rows) * NUM_PIXELS:
+        values = flat.reshape(len(rows), NUM_PIXELS)
+        for index in np.flatnonzero(~np.all((values >= 0) & (values <= 255), axis=1)):
+            problems[int(rows[index])] = _describe_bad_values(texts[rows[index] - start])
+        images[rows] = values  # out-of-range rows wrap around; they are dropped
+        return
+    # A token is not a number, or a row holds tabs among its spaces: find the rows one by one (bad input only).
+    for row in rows:
+        text = texts[row - start]
+        tokens = text.split()
+        problem = _describe_bad_values(text) or (_describe_pixel_count(text) if len(tokens) != NUM_PIXELS else "")
         if problem:
-            problems[int(rows[index])] = problem
+            problems[int(row)] = problem
         else:
-            images[index] = np.array(text.split(), dtype=np.int64)
-    return images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+            images[row] = np.array(tokens, dtype=np.int64)
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
