@@ -27,7 +27,7 @@ from core.fer_csv import MAX_CSV_BYTES, MAX_ROWS, UNLABELLED, DataFormatError, p
 from core.labels import EMOTIONS, IMAGE_SIZE, PRIVATE_TEST, PUBLIC_TEST, SPLITS, TRAINING, UNSPLIT, emotion_index
 from core.vision.image import ImageDecodeError, decode_image
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 """Part of every cache key: bump it when parsing changes what a file gives."""
 SEED_FILES = ("train.csv", "test_with_emotions.csv", "test.csv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
