@@ -191,6 +191,7 @@ def test_video_page_analyses_the_sample_clip(page, server):
     page.get_by_text("Sample clip (two drawn faces").click()
     page.get_by_text("2 people found").wait_for(timeout=120_000)
     wait_until_idle(page, "Video")
+    page.locator('[data-testid="stDownloadButton"]').nth(2).wait_for(timeout=60_000)  # the page's last element
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("video").count() == 1 and page.locator('[data-testid="stDownloadButton"]').count() == 3
     screenshot(page, "video")  # drawn faces only: no FER image in the README copy
