@@ -131,6 +131,14 @@ def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_csv):
     fps = page.locator('[data-testid="stMetric"]').filter(has_text="Frames per second")
     assert float(fps.locator('[data-testid="stMetricValue"]').inner_text()) > 0
     screenshot(page, "live_webcam_running", docs=False)
+    # The snapshot keeps the current face with its saliency map (Grad-CAM from the Keras model).
+    page.get_by_role("button", name="Snapshot the current face").click()
+    caption = page.get_by_text(re.compile(rf"Saliency: where ({'|'.join(EMOTIONS)}) comes from"))
+    caption.wait_for(timeout=180_000)
+    saliency = page.locator('[data-testid="stImage"]').filter(has=caption).locator("img")
+    assert saliency.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "live_webcam_snapshot", docs=False)
     component.get_by_role("button", name="Stop").click()
 
 
