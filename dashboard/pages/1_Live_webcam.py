@@ -80,8 +80,8 @@ def timeline_figure(session: LiveSession) -> go.Figure:
         ))
     end = float(timeline["seconds"].max()) if len(timeline) else TIMELINE_SECONDS
     figure.update_layout(
-        height=120 + 40 * len(people), margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
-        legend=dict(orientation="h", y=-0.35),
+        height=140 + 40 * len(people), margin=dict(l=10, r=10, t=30, b=10), showlegend=True,
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),  # above the plot: below, it hid the axis title
         xaxis=dict(title="seconds since the first face", range=[max(0.0, end - TIMELINE_SECONDS), max(end, 1.0)]),
         yaxis=dict(type="category", categoryorder="array", categoryarray=[f"#{p}" for p in reversed(people)]),
     )
