@@ -43,6 +43,10 @@ def test_smoke_training_writes_every_artifact(smoke_run, small_csv):
     assert report.calibration["temperature"] == sidecar["temperature"] > 0
     assert 0 <= report.calibration["ece_after"] <= 1 and report.calibration["log_loss_before"] > 0
     assert sum(report.calibration["reliability"]["count"]) == 150
+    # the LiteRT conversion ships beside the model: copied together, they predict without TensorFlow
+    from core.model.lite import shipped_tflite
+
+    assert shipped_tflite(smoke_run / "emotion_cnn.keras", flip_tta=True) is not None
 
 
 def test_resume_continues_after_the_last_epoch(smoke_run, small_csv, tmp_path, capsys):

@@ -44,7 +44,8 @@ def write_ensemble(
     model = build_ensemble(members)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
-    lite, probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
+    lite, probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True),
+                                    validation)
     calibration = calibrate(probabilities, validation.labels, out / MODEL_FILE)
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",

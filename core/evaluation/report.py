@@ -139,7 +139,9 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
     metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
     # What the product runs: the saved file converted to LiteRT (this also fills the conversion cache).
-    lite, lite_probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE), validation)
+    lite, lite_probabilities = evaluate(
+        EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True), validation
+    )
     calibration = calibrate(lite_probabilities, validation.labels, out / MODEL_FILE)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.labels import EMOTIONS, IMAGE_SIZE
 from core.model.calibration import apply_temperature, display_label, load_calibration
-from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, shipped_tflite, to_tflite
+from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, ship_tflite, shipped_tflite, to_tflite
 from core.vision.crop import FaceCrop, to_model_input
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
@@ -215,8 +215,13 @@ class EmotionClassifier:
         model_file: str | os.PathLike | None = None,
         temperature: float = 1.0,
         uncertain_below: float = 0.0,
+        ship: bool = False,
     ) -> EmotionClassifier:
-        """A classifier of an in-memory model; with ``model_file`` (its file) the LiteRT conversion is cached."""
+        """A classifier of an in-memory model; with ``model_file`` (its file) the LiteRT conversion is cached.
+
+        ``ship`` also writes the conversion beside ``model_file`` (:func:`core.model.lite.ship_tflite`), as
+        training and ``ensemble`` do, so the file predicts without TensorFlow wherever the pair is copied.
+        """
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         calibration = {"temperature": temperature, "uncertain_below": uncertain_below}
@@ -226,6 +231,8 @@ class EmotionClassifier:
         if model_file is None:
             return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities), **calibration)
         lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
+        if ship:
+            ship_tflite(model_file, lite)
         return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):

@@ -58,6 +58,9 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
     assert report["calibration"]["temperature"] > 0  # the ensemble is calibrated as a whole, as training's models are
     assert len(ensemble_members(load_keras_model(out / "emotion_cnn.keras"))) == 2
+    from core.model.lite import shipped_tflite
+
+    assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None  # ready to copy to models/
 
 
 def test_an_ensembles_saliency_is_the_mean_of_its_members_maps(public_faces):
