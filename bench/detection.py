@@ -37,8 +37,7 @@ from core.vision.align import CROP_EYE_DISTANCES, EYE_LINE, aligned_face
 from core.vision.blazeface import BlazeFace
 from core.vision.crop import crop_face, to_gray
 from core.vision.detect import Box, FaceDetector
-from core.vision.faces import AlignedDetector, extract_faces
-from core.vision.track import PersonTracker
+from core.vision.faces import AlignedDetector
 
 BACKGROUND = 128
 ALIGN_NAMES = ("blazeface", "aligned", "haar")
@@ -238,24 +237,21 @@ def alignment(faces: np.ndarray, labels: np.ndarray, classifier, settings: Setti
 
 
 def pipeline(faces: np.ndarray, classifier, repeats: int) -> dict:
-    """Frames per second of BlazeFace, alignment, tracking and classification on 640x480 frames."""
-    detector = AlignedDetector()
+    """Frames per second of the live path with BlazeFace: detect, track, level, frame, classify, smooth."""
+    from core.analysis.live import LiveAnalyzer
+
     report = {}
     for name, chosen, sizes in (("one_face", faces[:1], None), ("three_faces", faces[:3], THREE_FACE_SIZES)):
         frame = frame_with_faces(list(chosen), sizes)
-        tracker, clock = PersonTracker(), [0.0]
+        analyzer, clock = LiveAnalyzer(classifier, AlignedDetector(), smoothing_s=0.3), [0.0]
 
-        def run(frame=frame, tracker=tracker, clock=clock) -> None:
+        def run(frame=frame, analyzer=analyzer, clock=clock) -> None:
             clock[0] += 1 / 30
-            crops = extract_faces(frame, detector)
-            ids = tracker.update([crop.box for crop in crops], clock[0])
-            if crops:
-                pixels = np.stack([crop.pixels for crop in crops])
-                for person, probabilities in zip(ids, classifier.predict_faces(pixels), strict=True):
-                    tracker.smooth(person, probabilities)
+            analyzer.analyze(frame, clock[0])
 
         stats = latency_stats(time_calls(run, repeats))
-        detect_only = latency_stats(time_calls(lambda frame=frame: detector.detect(to_gray(frame)), repeats))
+        detector = analyzer.detector
+        detect_only = latency_stats(time_calls(lambda frame=frame, d=detector: d.detect(to_gray(frame)), repeats))
         report[name] = {
             "faces_found": len(detector.detect(to_gray(frame))),
             "frames_per_s": stats["per_s"],
