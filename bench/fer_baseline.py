@@ -102,3 +102,20 @@ class FerModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The structure of `inputs`")
             return np.asarray(self.model(self.to_input(faces)))
+
+
+class FerClassifier:
+    """fer's model where the product's classifier goes in a frame analysis (``frame_analyzer``): same crops, no TTA."""
+
+    uncertain_below = 0.0
+
+    def __init__(self, model: FerModel) -> None:
+        self.model = model
+
+    def classify_crops(self, crops: list) -> list:
+        from core.model.classifier import FacePrediction
+
+        if not crops:
+            return []
+        probabilities = self.model.predict_faces(np.stack([crop.pixels for crop in crops]))
+        return [FacePrediction(crop.box, crop.pixels, p) for crop, p in zip(crops, probabilities, strict=True)]

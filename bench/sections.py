@@ -182,6 +182,15 @@ def video(context, results) -> dict:
         lambda: frame_analyzer(classifier, detector, PersonTracker()), faces, settings.video_seconds,
         settings.video_everies, settings.video_soak_minutes, log=context.log,
     )
+    if context.fer is not None:  # fer's model behind the same detector, tracker and files, one face, every frame
+        from bench.fer_baseline import FerClassifier
+
+        fer_classifier = FerClassifier(context.fer)
+        fer_report = video_benchmark(
+            lambda: frame_analyzer(fer_classifier, detector, PersonTracker()), faces[:1], settings.video_seconds,
+            (1,), None, log=context.log,
+        )
+        report["fer_one_face_every_1"] = fer_report["one_face_every_1"]
     return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
 
 
