@@ -1,9 +1,11 @@
 """Analyse a video file in one streamed pass: frames.csv, summary.json, annotated.mp4 and timeline.png.
 Owns analyze_recording, RecordingSummary and the output files' names and CSV columns.
 
-Each frame is decoded, analysed (every ``every``-th one), drawn on and encoded before the next
-is decoded; rows go to frames.csv as they are found. annotated.mp4 holds every decoded frame:
-with ``every`` > 1 the frames between two analysed ones show the last analysed boxes.
+Each frame is decoded, analysed (every ``every``-th one), drawn on and encoded, in order, on three
+threads: the reader decodes ahead and, for an analyser that has a detection step (``find``), detects
+there too; tracking, classification, drawing and the rows of frames.csv run here; the writer encodes.
+annotated.mp4 holds every decoded frame: with ``every`` > 1 the frames between two analysed ones show
+the last analysed boxes.
 Nothing grows with the video's length but the per-person totals. A file that breaks mid-way
 keeps everything analysed up to the break, and summary.json says ``complete: false`` with the reason.
 
@@ -25,7 +27,7 @@ from core.analysis.annotate import draw_people
 from core.analysis.progress import Progress
 from core.analysis.timeline import EmotionTimeline, PersonSummary
 from core.analysis.tracked import FrameAnalyzer, TrackedFace
-from core.analysis.video_reader import MAX_SIDE, VideoAnalysisError, VideoInfo, VideoReader
+from core.analysis.video_reader import MAX_SIDE, DecodedFrame, VideoAnalysisError, VideoInfo, VideoReader
 from core.analysis.video_writer import H264Writer
 from core.labels import EMOTIONS
 
@@ -118,11 +120,12 @@ def analyze_recording(
             rows = csv.writer(handle)
             rows.writerow(CSV_COLUMNS)
             try:
-                for frame in reader.frames():
+                for frame in reader.frames(_detect_ahead(analyze_frame, every)):
                     if decoded == 0:
                         first_s = frame.time_s
                     if frame.index % every == 0:
-                        faces = analyze_frame(frame.image, frame.time_s)
+                        extra = () if frame.ahead is None else (frame.ahead,)
+                        faces = analyze_frame(frame.image, frame.time_s, *extra)
                         rows.writerows(_rows(frame.index, frame.time_s, faces, scale_x, scale_y))
                         handle.flush()
                         if pending is not None:
@@ -155,6 +158,14 @@ def analyze_recording(
     )
     (out_dir / SUMMARY_JSON).write_text(json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+def _detect_ahead(analyze_frame: FrameAnalyzer, every: int) -> Callable[[DecodedFrame], object] | None:
+    """The analyser's detection step for the decoding thread, on the frames it will analyse (None: it has none)."""
+    find = getattr(analyze_frame, "find", None)
+    if find is None:
+        return None
+    return lambda frame: find(frame.image) if frame.index % every == 0 else None
 
 
 def _source_scale(info: VideoInfo) -> tuple[float, float]:

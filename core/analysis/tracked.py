@@ -1,5 +1,5 @@
 """Faces with a person id: what a frame analysis hands the recording loop, and how today's pieces make them.
-Owns TrackedFace (with its display label), FrameAnalyzer and frame_analyzer (any detector of
+Owns TrackedFace (with its display label), FrameAnalyzer, DetectTrackClassify and frame_analyzer (any detector of
 :mod:`core.vision.faces`, any :class:`core.vision.track.Tracker`).
 
 The loop in :mod:`core.analysis.recording` only sees :class:`TrackedFace` lists, so any detector,
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.model.classifier import EmotionClassifier, EmotionReading
-from core.vision.faces import Detector, extract_tracked_faces
+from core.vision.faces import Detector, FoundFaces, extract_tracked_faces, find_faces
 from core.vision.track import Tracker
 
 BoxXYWH = tuple[int, int, int, int]
@@ -33,18 +33,31 @@ class TrackedFace(EmotionReading):
 
 
 FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
-"""``analyze_frame(frame_bgr, t_seconds) -> faces``: called once per analysed frame, in time order."""
+"""``analyze_frame(frame_bgr, t_seconds) -> faces``: called once per analysed frame, in time order. One that
+also has ``find(frame_bgr)`` (as :class:`DetectTrackClassify`) may be handed that frame's ``find`` result as a
+third argument, computed ahead on another thread."""
 
 
-def frame_analyzer(classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> FrameAnalyzer:
-    """A :data:`FrameAnalyzer` that detects every face, asks ``tracker`` who it is, then crops and classifies it."""
+class DetectTrackClassify:
+    """The :data:`FrameAnalyzer` of :func:`frame_analyzer`: detection may run ahead of the rest (``find``)."""
 
-    def analyze_frame(frame: np.ndarray, t: float) -> list[TrackedFace]:
-        crops, people = extract_tracked_faces(frame, detector, tracker, t)  # every frame: the tracker sees people leave
+    def __init__(self, classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> None:
+        self.classifier, self.detector, self.tracker = classifier, detector, tracker
+
+    def find(self, frame: np.ndarray) -> FoundFaces:
+        """The detection step alone; frames in order, from one thread (the video reader's)."""
+        return find_faces(frame, self.detector)
+
+    def __call__(self, frame: np.ndarray, t: float, found: FoundFaces | None = None) -> list[TrackedFace]:
+        # every analysed frame goes through the tracker, so it sees people leave
+        crops, people = extract_tracked_faces(frame, self.detector, self.tracker, t, found)
         return [
             TrackedFace(person, (face.box.x, face.box.y, face.box.w, face.box.h), face.probabilities,
                         face.uncertain_below)
-            for person, face in zip(people, classifier.classify_crops(crops), strict=True)
+            for person, face in zip(people, self.classifier.classify_crops(crops), strict=True)
         ]
 
-    return analyze_frame
+
+def frame_analyzer(classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> DetectTrackClassify:
+    """A :data:`FrameAnalyzer` that detects every face, asks ``tracker`` who it is, then crops and classifies it."""
+    return DetectTrackClassify(classifier, detector, tracker)

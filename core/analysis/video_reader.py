@@ -15,12 +15,13 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import av
+import cv2
 import numpy as np
 
 MAX_SIDE = 1280
@@ -64,6 +65,8 @@ class DecodedFrame(NamedTuple):
     """Presentation time from the frame's own timestamp, in seconds from the stream's start."""
     image: np.ndarray
     """BGR uint8 (analysis_height, analysis_width, 3)."""
+    ahead: object = None
+    """What the ``ahead`` function given to :meth:`VideoReader.frames` made of this frame, on the decoding thread."""
 
 
 def analysis_size(width: int, height: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
@@ -129,12 +132,18 @@ class VideoReader:
             rotation=rotation,
         )
 
-    def frames(self) -> Iterator[DecodedFrame]:
+    def frames(self, ahead: Callable[[DecodedFrame], object] | None = None) -> Iterator[DecodedFrame]:
         """Every frame in presentation order, at the analysis size. A mid-file decoding failure raises
-        :class:`VideoAnalysisError` after the frames before it have been yielded."""
+        :class:`VideoAnalysisError` after the frames before it have been yielded.
+
+        ``ahead`` runs on the decoding thread, in frame order, on each frame before it is queued (the
+        video path detects faces there, beside the analysis); its result is the frame's ``ahead``.
+        """
         ready: queue.Queue = queue.Queue(READ_AHEAD)
         self._stop.clear()
-        self._decoder = threading.Thread(target=self._decode_into, args=(ready,), name="video-reader", daemon=True)
+        self._decoder = threading.Thread(
+            target=self._decode_into, args=(ready, ahead), name="video-reader", daemon=True
+        )
         self._decoder.start()
         try:
             while (item := ready.get()) is not _END:
@@ -144,10 +153,12 @@ class VideoReader:
         finally:
             self._stop_decoder()
 
-    def _decode_into(self, ready: queue.Queue) -> None:
+    def _decode_into(self, ready: queue.Queue, ahead: Callable[[DecodedFrame], object] | None) -> None:
         """The decoding thread: frames, then an error if one stopped it, then the end mark."""
         try:
             for frame in self._decode():
+                if ahead is not None:
+                    frame = frame._replace(ahead=ahead(frame))
                 if not self._put(ready, frame):
                     return
         except BaseException as error:  # handed to the caller, after the frames before it
@@ -179,7 +190,7 @@ class VideoReader:
         index, last_time = 0, 0.0
         try:
             for frame in itertools.chain([self._first], self._decoded):
-                image = frame.to_ndarray(format="bgr24", width=width, height=height, interpolation="AREA")
+                image = _to_bgr(frame, width, height)
                 if turns:
                     image = np.ascontiguousarray(np.rot90(image, turns))
                 if frame.time is not None:
@@ -212,6 +223,16 @@ class VideoReader:
 
 
 _END = object()
+
+
+def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+    """The frame as BGR at ``width`` x ``height``. Plain 8-bit 4:2:0 at its stored size (most H.264) converts
+    in OpenCV, which runs without holding the GIL (PyAV's scaler holds it, stalling the analysis thread);
+    anything else goes through FFmpeg's scaler."""
+    even = width % 2 == 0 and height % 2 == 0
+    if frame.format.name == "yuv420p" and (frame.width, frame.height) == (width, height) and even:
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
+    return frame.to_ndarray(format="bgr24", width=width, height=height, interpolation="AREA")
 
 
 def _reason(error: av.FFmpegError) -> str:

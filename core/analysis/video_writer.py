@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 TIME_BASE = Fraction(1, 1000)
@@ -53,6 +54,9 @@ class H264Writer:
         """
         if self._error is not None:
             raise self._error
+        width, height = self._stream.width, self._stream.height
+        if image.dtype != np.uint8 or image.shape != (height, width, 3):
+            raise ValueError(f"expected a {width}x{height} BGR uint8 frame, got {image.dtype} {image.shape}")
         if self._start is None:
             self._start = time_s
         pts = max(round((time_s - self._start) / TIME_BASE), self._last_pts + 1)  # strictly increasing
@@ -77,7 +81,8 @@ class H264Writer:
                 continue  # drain, so write() never blocks on a dead encoder
             try:
                 image, pts = item
-                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                # OpenCV converts without holding the GIL (PyAV's converter holds it), so the analysis runs meanwhile
+                frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
                 frame.pts, frame.time_base = pts, TIME_BASE
                 self._container.mux(self._stream.encode(frame))
             except Exception as error:  # raised to the caller by the next write() or close()

@@ -1,5 +1,5 @@
 """Every face of a frame as a 48x48 crop with its box, by either detector, chosen by name.
-Owns make_detector, AlignedDetector, Detector, extract_faces and extract_tracked_faces.
+Owns make_detector, AlignedDetector, Detector, extract_faces, find_faces, FoundFaces and extract_tracked_faces.
 
 ``blazeface`` (the default): BlazeFace finds the face and its eyes; the face is turned upright about
 the eyes, and the Haar cascade run on that small upright region frames it as FER-2013's faces are
@@ -11,13 +11,14 @@ Figures: ``python -m bench.detection``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from core.vision import DETECTORS
 from core.vision.align import aligned_face
-from core.vision.blazeface import BlazeFace
+from core.vision.blazeface import BlazeFace, Detection
 from core.vision.crop import DEFAULT_MARGIN, FaceCrop, crop_face, to_gray
 from core.vision.detect import Box, FaceDetector
 from core.vision.track import Tracker
@@ -70,9 +71,10 @@ class AlignedDetector:
             return aligned_face(gray, eyes)
         return crop_face(region, box, DEFAULT_MARGIN)
 
-    def tracked_crops(self, gray: np.ndarray, tracker: Tracker, t: float) -> tuple[list[FaceCrop], list[int]]:
-        """:meth:`crops` of a video frame at ``t`` seconds, with each face's person id from ``tracker``."""
-        found = self.blazeface.detect(gray)
+    def tracked_crops(
+        self, gray: np.ndarray, found: list[Detection], tracker: Tracker, t: float
+    ) -> tuple[list[FaceCrop], list[int]]:
+        """:meth:`crops` of a video frame at ``t`` seconds from its detections, with each face's person id."""
         people = tracker.update([detection.box for detection in found], t)
         self._framings = {person: self._framings[person] for person in people if person in self._framings}
         crops = [FaceCrop(d.box, self.framed(gray, d.eyes, person)) for d, person in zip(found, people, strict=True)]
@@ -128,16 +130,38 @@ def extract_faces(frame: np.ndarray, detector: Detector, margin: float = DEFAULT
     return [FaceCrop(box, crop_face(gray, box, margin)) for box in detector.detect(gray)]
 
 
+class FoundFaces(NamedTuple):
+    """A frame's detection step: its grey image and what the detector found (BlazeFace detections or boxes)."""
+
+    gray: np.ndarray
+    found: list
+
+
+def find_faces(frame: np.ndarray, detector: Detector) -> FoundFaces:
+    """The detection step of :func:`extract_tracked_faces` alone, so it can run ahead of the rest on another
+    thread (the video path decodes and detects on its reading thread); a detector serves one thread at a time."""
+    gray = to_gray(frame)
+    if isinstance(detector, AlignedDetector):
+        return FoundFaces(gray, detector.blazeface.detect(gray))
+    return FoundFaces(gray, detector.detect(gray))
+
+
 def extract_tracked_faces(
-    frame: np.ndarray, detector: Detector, tracker: Tracker, t: float, margin: float = DEFAULT_MARGIN
+    frame: np.ndarray,
+    detector: Detector,
+    tracker: Tracker,
+    t: float,
+    found: FoundFaces | None = None,
+    margin: float = DEFAULT_MARGIN,
 ) -> tuple[list[FaceCrop], list[int]]:
     """:func:`extract_faces` for a video frame at ``t`` seconds, with each face's person id from ``tracker``.
 
     Tracking comes before cropping so that BlazeFace's framing can be reused per person (see
-    :data:`FRAMING_REUSE_FRAMES`); the crops are otherwise those of :func:`extract_faces`.
+    :data:`FRAMING_REUSE_FRAMES`); the crops are otherwise those of :func:`extract_faces`. ``found``:
+    this frame's :func:`find_faces`, when it was run ahead.
     """
-    gray = to_gray(frame)
+    gray, found_faces = found if found is not None else find_faces(frame, detector)
     if isinstance(detector, AlignedDetector):
-        return detector.tracked_crops(gray, tracker, t)
-    crops = [FaceCrop(box, crop_face(gray, box, margin)) for box in detector.detect(gray)]
+        return detector.tracked_crops(gray, found_faces, tracker, t)
+    crops = [FaceCrop(box, crop_face(gray, box, margin)) for box in found_faces]
     return crops, tracker.update([crop.box for crop in crops], t)

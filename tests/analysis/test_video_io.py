@@ -60,9 +60,24 @@ def test_writer_refuses_odd_dimensions(tmp_path):
         H264Writer(tmp_path / "odd.mp4", 65, 48, fps=30)
 
 
-def test_writer_encodes_on_its_thread_and_raises_its_error_to_the_caller(tmp_path):
-    with pytest.raises(ValueError), H264Writer(tmp_path / "out.mp4", 64, 48, fps=10) as writer:
-        writer.write(np.zeros((48, 64, 3), np.uint8), 0.0)
-        writer.write(np.zeros((48, 64, 3), np.float32), 0.1)  # not a BGR image: the encoder thread fails on it
-        for index in range(2, 100):  # a later write, or the close on leaving the block, says so
+def test_writer_refuses_a_frame_that_is_not_its_size_or_bgr(tmp_path):
+    with H264Writer(tmp_path / "out.mp4", 64, 48, fps=10) as writer:
+        for bad in (np.zeros((48, 64, 3), np.float32), np.zeros((48, 66, 3), np.uint8), np.zeros((48, 64), np.uint8)):
+            with pytest.raises(ValueError, match="expected a 64x48 BGR uint8 frame"):
+                writer.write(bad, 0.0)
+
+
+def test_writer_encodes_on_its_thread_and_raises_its_error_to_the_caller(tmp_path, monkeypatch):
+    import core.analysis.video_writer as video_writer
+
+    class Broken:  # PyAV's frame factory failing on the encoding thread
+        class VideoFrame:
+            @staticmethod
+            def from_ndarray(*args, **kwargs):
+                raise RuntimeError("encoder failed")
+
+    writer = H264Writer(tmp_path / "out.mp4", 64, 48, fps=10)
+    with pytest.raises(RuntimeError, match="encoder failed"), writer:
+        monkeypatch.setattr(video_writer, "av", Broken)
+        for index in range(100):  # a later write, or the close on leaving the block, says so
             writer.write(np.zeros((48, 64, 3), np.uint8), index / 10)
