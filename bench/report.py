@@ -16,11 +16,11 @@ TARGETS = (
     # name, path to the value, comparison, target
     ("single-face p50 (flip TTA, live path)", ("latency", "tta_on", "p50_ms"), "<=", 3.0, "ms"),
     ("640x480 one-face pipeline", ("pipeline", "one_face", "frames_per_s"), ">=", 30.0, "frames/s"),
-    ("batch throughput, flip TTA", ("throughput", "tta_on", "faces_per_s"), ">=", 1000.0, "faces/s"),
+    ("batch throughput, flip TTA", ("throughput", "tta_on", "faces_per_s"), ">=", 500.0, "faces/s"),  # issue 10
     ("batch throughput, no TTA", ("throughput", "tta_off", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
-    ("video file, one face, every frame", ("video", "one_face_every_1", "speed_x_real_time"), ">=", 3.0,
-     "video-s per wall-s"),
+    ("video file, one face, every frame (full runs: the 10-minute clip)", ("video", "long_clip", "speed_x_real_time"),
+     ">=", 3.0, "video-s per wall-s"),
     ("long video clip, RSS growth after its first minute (full runs)",
      ("video", "long_clip", "rss_growth_first_minute_to_end_mb"), "<", 50.0, "MB"),
     ("BlazeFace recall, worst roll 0-45", ("detection", "targets", "recall_worst_roll"), ">=", 0.95, ""),
@@ -165,15 +165,17 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         if not report:
             continue
         metric = f"{name.replace('_', ' ')} (video-s per wall-s)"
-        if name == "one_face_every_1":
-            fer_speed = g("video", "fer_one_face_every_1", "speed_x_real_time")
-            ratio = report["speed_x_real_time"] / fer_speed if fer_speed else None
-            target_row(metric, "video file, one face, every frame", fer_speed, ratio)
-        else:
-            add(metric, _fmt(report["speed_x_real_time"]))
+        fer_speed = g("video", "fer_one_face_every_1", "speed_x_real_time") if name == "one_face_every_1" else None
+        ratio = report["speed_x_real_time"] / fer_speed if fer_speed else None
+        add(metric, _fmt(report["speed_x_real_time"]), _fmt(fer_speed), _fmt(ratio, 2))
         add("  frames/s; CPU ms per frame", f"{_fmt(report['frames_per_s'])}; {_fmt(report['cpu_ms_per_frame'])}")
     if g("video", "long_clip"):
-        target_row(f"{g('video', 'long_clip', 'minutes'):g}-minute clip: RSS growth after minute 1 (MB)",
+        minutes = f"{g('video', 'long_clip', 'minutes'):g}-minute"
+        target_row(f"{minutes} clip, one face, every frame (video-s per wall-s)",
+                   "video file, one face, every frame (full runs: the 10-minute clip)")
+        add("  frames/s; CPU ms per frame",
+            f"{_fmt(g('video', 'long_clip', 'frames_per_s'))}; {_fmt(g('video', 'long_clip', 'cpu_ms_per_frame'))}")
+        target_row(f"{minutes} clip: RSS growth after minute 1 (MB)",
                    "long video clip, RSS growth after its first minute (full runs)")
     if g("video", "status") not in (None, "ok"):
         add("video files", (g("video", "reason") or g("video", "error") or "")[:70])
