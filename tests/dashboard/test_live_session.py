@@ -69,8 +69,12 @@ def test_callback_without_a_face_passes_the_frame_through(live):
 
 def test_smoothing_and_detector_set_by_the_page_reach_the_analyser(live, detectable_faces, classifier):
     session, analyzer, callback = live
+    from core.analysis.live import LiveAnalyzer
+
     frames = [paste_faces([detectable_faces[index]]) for index in (1, 2, 1, 3)]
-    raw = [classifier.analyze_frame(frame, analyzer.detector)[0].probabilities for frame in frames]
+    # Unsmoothed, through the same tracked path (a person's framing is reused from frame to frame)
+    unsmoothed = LiveAnalyzer(classifier, smoothing_s=0.0)
+    raw = [unsmoothed.analyze(frame, float(t)).faces[0].probabilities for t, frame in enumerate(frames)]
 
     session.smoothing = 0.0
     for frame in frames:
