@@ -168,7 +168,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         fer_speed = g("video", "fer_one_face_every_1", "speed_x_real_time") if name == "one_face_every_1" else None
         ratio = report["speed_x_real_time"] / fer_speed if fer_speed else None
         add(metric, _fmt(report["speed_x_real_time"]), _fmt(fer_speed), _fmt(ratio, 2))
-        add("  frames/s; CPU ms per frame", f"{_fmt(report['frames_per_s'])}; {_fmt(report['cpu_ms_per_frame'])}")
+        add("  frames/s; CPU ms per frame; peak RSS of the bench process (MB)",
+            f"{_fmt(report['frames_per_s'])}; {_fmt(report['cpu_ms_per_frame'])}; {_fmt(report.get('peak_rss_mb'), 0)}")
     if g("video", "long_clip"):
         minutes = f"{g('video', 'long_clip', 'minutes'):g}-minute"
         target_row(f"{minutes} clip, one face, every frame (video-s per wall-s)",

@@ -125,6 +125,7 @@ def test_quick_run_data_sections(quick_run):
     assert results["memory"]["faces_found"] == 1
     video = results["video"]["one_face_every_1"]
     assert video["speed_x_real_time"] > 0 and video["people"] == 1 and video["faces_per_analysed_frame"] == 1
+    assert video["peak_rss_mb"] > 0
     if results["fer"]["status"] == "ok":  # fer's model on the same clip, behind the same detector
         fer_video = results["video"]["fer_one_face_every_1"]
         assert fer_video["speed_x_real_time"] > 0 and fer_video["faces_per_analysed_frame"] == 1
