@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import av
-import cv2
 import numpy as np
+
+from core.analysis.video_frames import bgr_from_frame
 
 MAX_SIDE = 1280
 """Frames above this many pixels on their long side are shrunk to it for analysis (4K -> 1280x720)."""
@@ -190,7 +191,7 @@ class VideoReader:
         index, last_time = 0, 0.0
         try:
             for frame in itertools.chain([self._first], self._decoded):
-                image = _to_bgr(frame, width, height)
+                image = bgr_from_frame(frame, width, height)
                 if turns:
                     image = np.ascontiguousarray(np.rot90(image, turns))
                 if frame.time is not None:
@@ -223,16 +224,6 @@ class VideoReader:
 
 
 _END = object()
-
-
-def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
-    """The frame as BGR at ``width`` x ``height``. Plain 8-bit 4:2:0 at its stored size (most H.264) converts
-    in OpenCV, which runs without holding the GIL (PyAV's scaler holds it, stalling the analysis thread);
-    anything else goes through FFmpeg's scaler."""
-    even = width % 2 == 0 and height % 2 == 0
-    if frame.format.name == "yuv420p" and (frame.width, frame.height) == (width, height) and even:
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
-    return frame.to_ndarray(format="bgr24", width=width, height=height, interpolation="AREA")
 
 
 def _reason(error: av.FFmpegError) -> str:

@@ -17,8 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
+
+from core.analysis.video_frames import frame_from_bgr
 
 TIME_BASE = Fraction(1, 1000)
 """Frame timestamps in milliseconds."""
@@ -81,8 +82,7 @@ class H264Writer:
                 continue  # drain, so write() never blocks on a dead encoder
             try:
                 image, pts = item
-                # OpenCV converts without holding the GIL (PyAV's converter holds it), so the analysis runs meanwhile
-                frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+                frame = frame_from_bgr(image)
                 frame.pts, frame.time_base = pts, TIME_BASE
                 self._container.mux(self._stream.encode(frame))
             except Exception as error:  # raised to the caller by the next write() or close()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.live import FrameResult, LiveAnalyzer
+from core.analysis.video_frames import bgr_from_frame, frame_from_bgr
 from core.labels import EMOTIONS
 from core.model.classifier import FacePrediction
 from core.vision import DETECTORS
@@ -216,7 +217,7 @@ def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
     """
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
-        image = frame.to_ndarray(format="bgr24")
+        image = bgr_from_frame(frame)
         try:
             analyzer.set_smoothing(session.smoothing)
             analyzer.set_detector(session.detector)
@@ -225,7 +226,7 @@ def make_video_callback(analyzer: LiveAnalyzer, session: LiveSession):
             session.record_error(error)
             return frame
         session.record(result)
-        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        out = frame_from_bgr(annotated)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base

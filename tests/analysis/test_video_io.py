@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -70,14 +71,24 @@ def test_writer_refuses_a_frame_that_is_not_its_size_or_bgr(tmp_path):
 def test_writer_encodes_on_its_thread_and_raises_its_error_to_the_caller(tmp_path, monkeypatch):
     import core.analysis.video_writer as video_writer
 
-    class Broken:  # PyAV's frame factory failing on the encoding thread
-        class VideoFrame:
-            @staticmethod
-            def from_ndarray(*args, **kwargs):
-                raise RuntimeError("encoder failed")
+    def broken(image):  # the frame conversion failing on the encoding thread
+        raise RuntimeError("encoder failed")
 
     writer = H264Writer(tmp_path / "out.mp4", 64, 48, fps=10)
     with pytest.raises(RuntimeError, match="encoder failed"), writer:
-        monkeypatch.setattr(video_writer, "av", Broken)
+        monkeypatch.setattr(video_writer, "frame_from_bgr", broken)
         for index in range(100):  # a later write, or the close on leaving the block, says so
             writer.write(np.zeros((48, 64, 3), np.uint8), index / 10)
+
+
+def test_frames_convert_to_bgr_and_back_as_ffmpeg_does():
+    from core.analysis.video_frames import bgr_from_frame, frame_from_bgr
+
+    image = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8), (9, 9), 0)
+    frame = frame_from_bgr(image)
+    assert frame.format.name == "yuv420p" and (frame.width, frame.height) == (64, 48)
+    ours = bgr_from_frame(frame).astype(int)
+    ffmpeg = frame.to_ndarray(format="bgr24").astype(int)
+    assert np.abs(ours - ffmpeg).max() <= 4 and np.abs(ours - image).mean() < 4
+    assert bgr_from_frame(frame, 32, 24).shape == (24, 32, 3)  # another size: FFmpeg's scaler
+    assert frame_from_bgr(image[:47]).format.name == "bgr24"  # odd height: no 4:2:0 by OpenCV
