@@ -18,9 +18,8 @@ import numpy as np
 from core.data import FerDataset, file_sha256
 from core.evaluation.metrics import evaluate
 from core.evaluation.plots import plot_confusion_matrix
-from core.evaluation.report import REPORT_FILE, TrainingReport, model_summary
+from core.evaluation.report import REPORT_FILE, TrainingReport, measure_saved_model, model_summary
 from core.labels import PUBLIC_TEST
-from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier, load_keras_model
 from core.model.ensemble import build_ensemble
 
@@ -44,9 +43,7 @@ def write_ensemble(
     model = build_ensemble(members)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
-    lite, probabilities = evaluate(EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True),
-                                    validation)
-    calibration = calibrate(probabilities, validation.labels, out / MODEL_FILE)
+    lite, calibration = measure_saved_model(model, out, validation)
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {lite['accuracy']:.2%} (ensemble of {len(members)}, LiteRT, flip TTA)",

@@ -1,5 +1,6 @@
 """report.json, the training report next to every model: its one typed schema, and the writer that fills it.
-Owns TrainingReport (the schema, with a ``version``), REPORT_FILE, read_report and write_training_artifacts.
+Owns TrainingReport (the schema, with a ``version``), REPORT_FILE, read_report, measure_saved_model and
+write_training_artifacts.
 
 Training writes it (``train_cli.py`` hands :func:`write_training_artifacts` to :func:`core.model.training.train`);
 the dashboard's model card and Evaluation page, and the tests, read it with :func:`read_report`. Reports written
@@ -122,6 +123,15 @@ def model_summary(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
+def measure_saved_model(model: keras.Model, out: Path, validation: FerDataset) -> tuple[Metrics, dict]:
+    """What the product runs, measured: ``out/emotion_cnn.keras`` converted to LiteRT (the conversion written
+    beside it, and cached), its metrics on ``validation``, and the calibration fitted on those probabilities
+    (its sidecar written too). Shared by training's report and the ensemble's."""
+    classifier = EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True)
+    lite, probabilities = evaluate(classifier, validation)
+    return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE)
+
+
 def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, training_info: dict) -> TrainingReport:
     """Summary, learning curves, PublicTest confusion matrix, calibration sidecar and ``report.json``, beside the model.
 
@@ -138,11 +148,7 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
     validation = data.split(PUBLIC_TEST)
     metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
-    # What the product runs: the saved file converted to LiteRT (this also fills the conversion cache).
-    lite, lite_probabilities = evaluate(
-        EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True), validation
-    )
-    calibration = calibrate(lite_probabilities, validation.labels, out / MODEL_FILE)
+    lite, calibration = measure_saved_model(model, out, validation)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {metrics['accuracy']:.2%} (flip TTA)",
