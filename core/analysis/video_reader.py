@@ -3,7 +3,7 @@ Owns VideoReader, VideoInfo, DecodedFrame and VideoAnalysisError (why a file can
 
 Frames come from a generator, one at a time, so memory stays flat whatever the video's length; they are
 decoded and converted on a thread of the reader's own, at most :data:`READ_AHEAD` frames ahead of the
-caller (PyAV releases the GIL), so decoding runs beside the analysis.
+caller, so decoding runs beside the analysis (colours converted by :mod:`core.analysis.video_frames`).
 Times come from each frame's own timestamp (pts x time base), so variable frame rates are timed
 right. Frames larger than ``max_side`` on their long side are shrunk (by FFmpeg's scaler, in the
 same step as the conversion to BGR), and a phone's rotation flag is applied, so a portrait video

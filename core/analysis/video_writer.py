@@ -3,10 +3,10 @@ Owns H264Writer.
 
 libx264, yuv420p (what every browser decodes), ``+faststart`` (the index at the front of the
 file, so playback starts before the whole file has arrived). Each frame keeps its own
-timestamp, so a variable-frame-rate source keeps its timing. Frames are converted and encoded on
-a thread of the writer's own (PyAV and x264 release the GIL), through a short queue, so encoding
-runs beside the caller's analysis of the next frames; an encoding error is raised by a later
-``write`` or by ``close``.
+timestamp, so a variable-frame-rate source keeps its timing. Frames are converted (by
+:mod:`core.analysis.video_frames`) and encoded on a thread of the writer's own, through a short
+queue, so encoding runs beside the caller's analysis of the next frames; an encoding error is
+raised by a later ``write`` or by ``close``.
 """
 
 from __future__ import annotations
