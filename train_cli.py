@@ -1,6 +1,6 @@
 """Command line for the facial emotion recognition project.
 
-Commands: train, ensemble, evaluate, predict, stream, analyze, attack, robustness, harden, export.
+Commands: train, smooth, ensemble, evaluate, predict, stream, analyze, attack, robustness, harden, export.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """
@@ -132,14 +132,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smooth(args: argparse.Namespace) -> int:
+    return _write_product_model([args.model], args)
+
+
 def cmd_ensemble(args: argparse.Namespace) -> int:
+    if len(args.members) < 2:
+        raise ValueError("an ensemble needs at least two models; for one model use `smooth`")
+    return _write_product_model(args.members, args)
+
+
+def _write_product_model(members: list[str], args: argparse.Namespace) -> int:
     from core.evaluation.ensemble_report import write_ensemble
 
-    report = write_ensemble(args.members, _load(args), resolve_data_path(args.data), args.out)
-    for member in report.config["ensemble"]:
-        print(f"member {member['file']}: PublicTest {member['accuracy_lite']:.2%}")
-    print(f"ensemble written to {os.path.join(args.out, report.model_file)}")
-    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, flip TTA)")
+    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out)
+    config = report.config
+    for member in config.get("ensemble", [config.get("source")]):
+        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%}")
+    smoothing = config["input_smoothing"]
+    print("input smoothing on PublicTest (flip TTA): " + ", ".join(
+        f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})" for row in smoothing["grid"]))
+    print(f"chosen sigma {smoothing['sigma']:g} (lowest log-loss)")
+    print(f"model written to {os.path.join(args.out, report.model_file)}")
+    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, flip TTA), "
+          f"{report.accuracy_without_tta:.2%} without TTA")
+    calibration = report.calibration
+    print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
+          f"{calibration['ece_after']:.2%}")
     return 0
 
 
@@ -382,7 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=cmd_train)
 
-    ensemble = commands.add_parser("ensemble", help="average trained models into one, measured on PublicTest")
+    smooth = commands.add_parser(
+        "smooth", help="fit a trained model's input smoothing on PublicTest: the product model, measured"
+    )
+    smooth.add_argument("model", metavar="MODEL", help="a trained .keras model (e.g. runs/latest/emotion_cnn.keras)")
+    _add_data_option(smooth)
+    smooth.add_argument("--out", default="runs/smoothed", help="output folder (default runs/smoothed)")
+    smooth.set_defaults(handler=cmd_smooth)
+
+    ensemble = commands.add_parser(
+        "ensemble", help="average trained models into one (input smoothing fitted), measured on PublicTest"
+    )
     ensemble.add_argument("members", nargs="+", metavar="MODEL", help="two or more .keras models")
     _add_data_option(ensemble)
     ensemble.add_argument("--out", default="runs/ensemble", help="output folder (default runs/ensemble)")

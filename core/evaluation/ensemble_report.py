@@ -1,10 +1,12 @@
-"""The report of an ensemble: its members' and its own PublicTest accuracy, written beside the ensemble model.
+"""The product model from trained networks (one, or an ensemble of several) and its report, written together.
 Owns write_ensemble.
 
-Each member and the ensemble are measured the way the product runs them (LiteRT, int8 weights, flip
-TTA), on PublicTest, the selection split; the report uses the same schema as training's report.json,
-with the members listed under ``config["ensemble"]``. The ensemble's temperature is fitted on the same
-split and stored beside it, so its probabilities are calibrated as a whole.
+Trained networks become the product's model in one step: the input smoothing's width is fitted on
+PublicTest (:mod:`core.evaluation.smoothing_fit`), the networks are averaged when there are several,
+and the result is measured the way the product runs it (LiteRT, int8 weights, flip TTA) and calibrated
+as a whole. The report uses training's report.json schema: an ensemble lists its members under
+``config["ensemble"]``; a single network keeps its own training report's configuration and history.
+Both record the smoothing under ``config["input_smoothing"]``.
 """
 
 from __future__ import annotations
@@ -18,21 +20,26 @@ import numpy as np
 from core.data import FerDataset, file_sha256
 from core.evaluation.metrics import evaluate
 from core.evaluation.plots import plot_confusion_matrix
-from core.evaluation.report import REPORT_FILE, TrainingReport, measure_saved_model, model_summary
-from core.labels import PUBLIC_TEST
+from core.evaluation.report import REPORT_FILE, TrainingReport, measure_saved_model, model_summary, read_report
+from core.evaluation.smoothing_fit import fit_input_smoothing, with_members_smoothed
+from core.labels import PUBLIC_TEST, TRAINING
 from core.model.classifier import MODEL_FILE, EmotionClassifier, load_keras_model
-from core.model.ensemble import build_ensemble
+
+TRAINING_FIELDS = ("config", "history", "epochs_run", "best_epoch", "exported_epoch", "training_seconds", "finished")
+"""What a single network's report keeps from its own training report."""
 
 
 def write_ensemble(
     member_files: list[str | os.PathLike], data: FerDataset, data_path: str | os.PathLike, out: str | os.PathLike
 ) -> TrainingReport:
-    """Average the member models into ``out/emotion_cnn.keras`` with its report, confusion matrix and calibration."""
+    """One or more trained networks into ``out/emotion_cnn.keras``: input smoothing fitted, averaged when several,
+    with its report, confusion matrix, calibration and LiteRT conversion."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     validation = data.split(PUBLIC_TEST)
     if len(validation) == 0:
-        raise ValueError(f"{data.source}: measuring an ensemble needs PublicTest rows; found splits {data.splits}")
+        raise ValueError(f"{data.source}: fitting and measuring a model needs PublicTest rows; "
+                         f"found splits {data.splits}")
     members, described = [], []
     for path in member_files:
         member = load_keras_model(path)
@@ -40,27 +47,47 @@ def write_ensemble(
         members.append(member)
         described.append({"file": str(path), "sha256": file_sha256(path), "parameters": int(member.count_params()),
                           "accuracy_lite": metrics["accuracy"]})
-    model = build_ensemble(members)
+    sigma, grid = fit_input_smoothing(members, validation)
+    model = with_members_smoothed(members, sigma)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
+    plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
     lite, calibration = measure_saved_model(model, out, validation)
+    what = f"ensemble of {len(members)}" if len(members) > 1 else f"input smoothing {sigma:g}"
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
-        f"PublicTest, accuracy {lite['accuracy']:.2%} (ensemble of {len(members)}, LiteRT, flip TTA)",
+        f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, flip TTA)",
     )
+    smoothing = {"sigma": sigma, "fitted_on": PUBLIC_TEST, "criterion": "log-loss, flip TTA", "grid": grid}
+    if len(members) > 1:
+        trained = {"config": {"ensemble": described, "input_smoothing": smoothing},
+                   "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    else:
+        trained = _training_record(Path(member_files[0]))
+        trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing}
     report = TrainingReport(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),
         evaluated_on=PUBLIC_TEST,
         flip_tta=True,
         **lite,
+        accuracy_without_tta=plain["accuracy"],
         accuracy_lite=lite["accuracy"],
         split_sizes={name: int((data.usage == name).sum()) for name in data.splits},
-        config={"ensemble": described},
+        training_split=TRAINING,
         calibration=calibration,
         data_file=str(data_path),
         data_sha256=file_sha256(data_path) if Path(data_path).is_file() else None,
-        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **trained,
     )
     report.write(out / REPORT_FILE)
     return report
+
+
+def _training_record(model_file: Path) -> dict:
+    """The training fields of the report beside ``model_file``; only the finishing time when it has none."""
+    try:
+        source = read_report(model_file.parent / REPORT_FILE).to_dict()
+    except (FileNotFoundError, ValueError):
+        return {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {name: source[name] for name in TRAINING_FIELDS if source.get(name) is not None}

@@ -120,12 +120,13 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
     import keras
 
     from core.model.architecture import float32_copy
+    from core.model.smoothing import InputSmoothing
 
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False, custom_objects={"InputSmoothing": InputSmoothing})
     except Exception as error:  # Keras raises many types for a broken archive
         raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
     check_model_shape(model, path)

@@ -24,6 +24,7 @@ from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
 from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
 from core.model.classifier import EmotionClassifier, load_keras_model
 from core.model.lite import LiteRunner, to_tflite
+from core.model.smoothing import input_smoothing_sigma
 from core.vision.crop import DEFAULT_MARGIN, to_model_input
 
 TFLITE_FILE = "emotion_cnn.tflite"
@@ -85,7 +86,9 @@ def export_model(
     out.mkdir(parents=True, exist_ok=True)
     calibration = load_calibration(model_path)
     temperature = float(calibration.get("temperature", 1.0))
-    classifier = EmotionClassifier(load_keras_model(model_path), flip_tta=True)
+    model = load_keras_model(model_path)
+    classifier = EmotionClassifier(model, flip_tta=True)
+    sigma = input_smoothing_sigma(model)
     graph = calibrated_probabilities(classifier, temperature)
     content = to_tflite(graph, quantize=int8)
     (out / TFLITE_FILE).write_bytes(content)
@@ -100,9 +103,11 @@ def export_model(
             "layout": "NHWC: batch, 48 rows, 48 columns, 1 grey channel; resize the batch dimension for batches",
             "scaling": "grey pixel / 255, float32 in [0, 1]",
             "face": f"grey face crop resized to {IMAGE_SIZE}x{IMAGE_SIZE}: a Haar-cascade box grown by "
-            f"{DEFAULT_MARGIN:.0%} per side, area interpolation when shrinking (core/preprocess.py)",
+            f"{DEFAULT_MARGIN:.0%} per side, area interpolation when shrinking (core/vision/crop.py)",
         },
         "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": EMOTIONS},
+        "input_smoothing": (f"inside: a 3x3 Gaussian blur of sigma {sigma:g} px, borders reflected; do not blur again"
+                            if sigma else "none"),
         "flip_averaging": "inside: the mean of the face's and its mirror image's probabilities",
         "temperature": temperature,
         "temperature_applied": "inside: softmax(log(p) / temperature)",

@@ -76,6 +76,13 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"This app runs the model converted to LiteRT with int8 weights: {report.accuracy_lite:.2%} on "
                 f"{split} with flip TTA, against {report.accuracy:.2%} for the float32 model."
             )
+        smoothing = config.get("input_smoothing")
+        if smoothing and smoothing.get("sigma"):
+            st.caption(
+                f"Input smoothing: the model blurs each face with a 3x3 Gaussian (sigma {smoothing['sigma']:g} px) "
+                "before its network, because training only ever showed the network resampled, slightly blurred "
+                f"faces. The width was chosen on {smoothing.get('fitted_on', split)} by log-loss."
+            )
         if members:
             st.caption(
                 f"An ensemble: the mean of {len(members)} models' probabilities. On {split}: "

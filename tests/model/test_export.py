@@ -16,16 +16,17 @@ from core.model.architecture import build_model
 from core.model.calibration import calibration_path
 from core.model.classifier import EmotionClassifier
 from core.model.export import CONTRACT_FILE, LABELS_FILE, PARITY_FILE, TFLITE_FILE, export_model
+from core.model.smoothing import with_input_smoothing
 
 TEMPERATURE = 1.7
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """An untrained small CNN saved with a calibration sidecar (T = 1.7)."""
+    """An untrained small CNN behind an input blur, as shipped, saved with a calibration sidecar (T = 1.7)."""
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("tiny") / "emotion_cnn.keras"
-    model = build_model(filters=(4, 8), convs_per_block=1, dense_units=16)
+    model = with_input_smoothing(build_model(filters=(4, 8), convs_per_block=1, dense_units=16), 0.6)
     model.save(path)
     calibration_path(path).write_text(json.dumps({"temperature": TEMPERATURE, "uncertain_below": 0.4}))
     return path
@@ -56,6 +57,7 @@ def test_exported_file_matches_keras(tiny_model, public_faces, tmp_path, int8):
     assert json.loads((tmp_path / CONTRACT_FILE).read_text()) == json.loads(json.dumps(contract))
     assert contract["input"]["shape_signature"] == [-1, 48, 48, 1] and contract["input"]["dtype"] == "float32"
     assert contract["temperature"] == TEMPERATURE and contract["uncertain_below"] == 0.4
+    assert "sigma 0.6 px" in contract["input_smoothing"]  # inside the file: a user must not blur again
     assert not (tmp_path / PARITY_FILE).exists()  # no data given
 
     exported, reference = run_alone(tmp_path / TFLITE_FILE, faces), keras_reference(tiny_model, faces)
