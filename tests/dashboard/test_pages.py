@@ -63,6 +63,7 @@ def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data
     assert {"Live webcam", "Photo", "Dataset explorer", "Evaluation"} <= {link.value for link in app.page_link}
     assert "Model loaded and ready" in texts(app.caption)
     assert f"int8 weights: {report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
+    assert f"sigma {report.config['input_smoothing']['sigma']:g} px" in texts(app.caption)  # the shipped model's blur
 
 
 def test_home_reports_a_data_set_found_through_the_environment(open_page, monkeypatch, tmp_path):
