@@ -182,8 +182,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # The temperature at 1/T undoes itself exactly: the uncalibrated probabilities, for the "before" figures.
     uncalibrated = apply_temperature(probabilities, 1.0 / classifier.temperature)
     calibration = calibration_report(uncalibrated, split.labels, classifier.temperature, classifier.uncertain_below)
+    noise = calibration["ece_if_perfect"]
     print(f"ECE {calibration['ece_before']:.2%} -> {calibration['ece_after']:.2%} calibrated "
-          f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins)")
+          f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins); a perfectly calibrated model "
+          f"would measure {noise['mean']:.2%} on these faces ({noise['p5']:.2%}-{noise['p95']:.2%})")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"split": name, **metrics, "calibration": calibration}, handle, indent=2)

@@ -10,6 +10,7 @@ from core.model.calibration import (
     calibrate,
     calibration_path,
     display_label,
+    ece_sampling_noise,
     expected_calibration_error,
     fit_temperature,
     load_temperature,
@@ -64,6 +65,23 @@ def test_reliability_bins_and_ece_by_hand():
     np.testing.assert_allclose(table.edges, [0, 0.5, 1])
     # |1 - 0.3| * 1/3 + |0.5 - 0.9| * 2/3
     assert expected_calibration_error(probabilities, labels, bins=2) == pytest.approx(0.7 / 3 + 0.8 / 3)
+
+
+def test_a_perfect_models_ece_is_the_sampling_noise_and_shrinks_with_more_faces(overconfident):
+    true_probabilities = apply_temperature(overconfident[0], 2.5)  # the labels' own distribution
+    rng = np.random.default_rng(5)
+    measured = []
+    for _ in range(40):  # perfectly calibrated models: labels drawn from the probabilities they report
+        labels = (rng.random(len(true_probabilities))[:, None] > true_probabilities.cumsum(axis=1)).sum(axis=1)
+        measured.append(expected_calibration_error(true_probabilities, np.minimum(labels, 6)))
+
+    noise = ece_sampling_noise(true_probabilities)
+    quarter = ece_sampling_noise(true_probabilities[:1500])
+
+    assert noise["p5"] < noise["mean"] < noise["p95"] and noise["draws"] == 1000
+    assert noise["mean"] == pytest.approx(np.mean(measured), rel=0.15)  # what perfect models really measure
+    assert np.mean((np.array(measured) < noise["p5"]) | (np.array(measured) > noise["p95"])) <= 0.25
+    assert quarter["mean"] == pytest.approx(2 * noise["mean"], rel=0.2)  # noise falls as 1 / sqrt(faces)
 
 
 def test_uncertain_threshold_is_where_accuracy_drops_under_half():
