@@ -18,7 +18,7 @@ from components.text import escape_markdown
 from core.data import DataFormatError, require_labels
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
-from core.model.calibration import expected_calibration_error, reliability_bins
+from core.model.calibration import ece_sampling_noise, expected_calibration_error, reliability_bins
 
 MAX_CELL_FACES = 48
 CELL_COLUMNS = 8
@@ -157,9 +157,11 @@ st.subheader("Calibration")
 if result is not None:
     bins = reliability_bins(result["probabilities"], result["labels"]).to_dict()
     ece = expected_calibration_error(result["probabilities"], result["labels"])
+    noise = ece_sampling_noise(result["probabilities"])
     temperature, threshold = classifier.temperature, classifier.uncertain_below
 elif report.calibration:
     bins, ece = report.calibration["reliability"], report.calibration["ece_after"]
+    noise = report.calibration.get("ece_if_perfect")
     temperature, threshold = report.calibration["temperature"], report.calibration["uncertain_below"]
 else:
     bins = None
@@ -169,7 +171,10 @@ if bins is not None:
                     config={"displayModeBar": False})
     st.caption(f"Calibrated probabilities (temperature {temperature:.3f}), 15 equal-width bins: "
                f"bar height is the accuracy of the faces whose top confidence falls in the bin, the number above "
-               f"it their count. ECE {ece:.2%}. Labels below the dashed line ({threshold:.0%}) are shown as "
+               f"it their count. ECE {ece:.2%}"
+               + (f" (a perfectly calibrated model would measure {noise['mean']:.2%} on as many faces, "
+                  f"{noise['p5']:.2%}-{noise['p95']:.2%}: sampling noise)" if noise else "")
+               + f". Labels below the dashed line ({threshold:.0%}) are shown as "
                "uncertain, e.g. `Neutral? 38%`: below it the top label is wrong more often than right.")
 
 # ---------------------------------------------------------------- per-class metrics

@@ -17,6 +17,7 @@ from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste
 from core.analysis.live import LiveAnalyzer
 from core.evaluation.metrics import classification_metrics
 from core.labels import EMOTIONS
+from core.model.calibration import ece_sampling_noise
 from core.vision.detect import FaceDetector
 from tests.clips import write_audio_only
 
@@ -233,9 +234,11 @@ def test_evaluation_recomputes_on_a_chosen_file_and_shows_cell_faces(open_page, 
 
     faces = np.stack([np.array(p.split(), dtype=np.uint8).reshape(48, 48) for p in public_rows.pixels[:200]])
     labels = public_rows.emotion[:200].to_numpy()
-    predictions = classifier.predict_faces(faces).argmax(axis=1)
-    expected = classification_metrics(labels, predictions)
+    probabilities = classifier.predict_faces(faces)
+    expected = classification_metrics(labels, probabilities.argmax(axis=1))
     assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{expected['accuracy']:.1%}"
+    noise = ece_sampling_noise(probabilities)  # on 200 faces the noise is large, and the page says so
+    assert f"a perfectly calibrated model would measure {noise['mean']:.2%} on as many faces" in texts(app.caption)
 
     true, predicted = np.unravel_index(np.argmax(expected["confusion_matrix"]), (7, 7))  # the fullest cell
     app.selectbox(key="evaluation_true").set_value(EMOTIONS[true]).run()

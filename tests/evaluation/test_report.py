@@ -1,4 +1,4 @@
-"""report.json's schema: the shipped (unversioned) report loads, a written report reads back the same, and a
+"""report.json's schema: the shipped report and an unversioned one load, a written report reads back the same, and a
 report this code cannot read is refused with the reason."""
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ from core.evaluation.report import REPORT_FILE, REPORT_VERSION, ReportError, Tra
 SHIPPED_REPORT = Path(__file__).resolve().parents[2] / "models" / REPORT_FILE
 
 
-def test_the_shipped_report_without_a_version_loads_as_version_1():
+def test_the_shipped_report_loads_and_one_without_a_version_loads_as_version_1(tmp_path):
     raw = json.loads(SHIPPED_REPORT.read_text())
-    assert "version" not in raw  # as committed before the schema existed
-    report = read_report(SHIPPED_REPORT)
+    assert read_report(SHIPPED_REPORT).to_dict() == raw
+    unversioned = {key: value for key, value in raw.items() if key != "version"}  # as written before the schema
+    (tmp_path / REPORT_FILE).write_text(json.dumps(unversioned))
+
+    report = read_report(tmp_path / REPORT_FILE)
+
     assert report.version == 1
     assert report.accuracy == raw["accuracy"] and report.per_class == raw["per_class"]
     assert report.metrics["confusion_matrix"] == raw["confusion_matrix"]
-    assert {key: value for key, value in report.to_dict().items() if key != "version"} == raw
+    assert {key: value for key, value in report.to_dict().items() if key != "version"} == unversioned
 
 
 def test_a_written_report_reads_back_the_same(tmp_path):
