@@ -65,6 +65,8 @@ def with_input_smoothing(model: keras.Model, sigma: float) -> keras.Model:
     Grad-CAM finds the network's feature layers as before. A model that already has a blur gets the new
     width instead of a second blur.
     """
+    if any(isinstance(layer, keras.Model) for layer in model.layers):
+        raise ValueError(f"{model.name} is an ensemble: fit the smoothing on its member networks with `ensemble`")
     config = model.get_config()
     kept = [layer for layer in config["layers"] if layer["name"] != SMOOTHING_LAYER]
     inputs = config["input_layers"]

@@ -78,6 +78,13 @@ def test_grad_cam_explains_a_smoothed_model(public_faces):
     assert maps.shape == (2, 48, 48) and maps.min() >= 0 and maps.max() <= 1
 
 
+def test_an_ensemble_is_smoothed_through_its_members_not_as_a_whole():
+    from core.model.ensemble import build_ensemble
+
+    with pytest.raises(ValueError, match="is an ensemble"):
+        with_input_smoothing(build_ensemble([_network(5), _network(6)]), 0.6)
+
+
 def test_the_width_must_be_positive():
     with pytest.raises(ValueError, match="positive sigma"):
         InputSmoothing(0.0)
