@@ -51,10 +51,13 @@ class InputSmoothing(layers.Layer):
 
 
 def input_smoothing_sigma(model: keras.Model) -> float:
-    """The width of the model's input smoothing; 0 when it has none."""
+    """The width of the model's input smoothing; 0 when it has none. An ensemble's is its members' (``ensemble``
+    gives them one width), read from the first member that has one."""
     for layer in model.layers:
         if isinstance(layer, InputSmoothing):
             return layer.sigma
+        if isinstance(layer, keras.Model) and (sigma := input_smoothing_sigma(layer)):
+            return sigma
     return 0.0
 
 

@@ -46,7 +46,8 @@ def evaluate_split(loaded: LoadedData, split: str) -> dict:
     bar.empty()
     metrics = classification_metrics(labels, probabilities.argmax(axis=1))
     return {"model_key": model_key, "data_key": loaded.key, "source": loaded.label, "split": split,
-            "metrics": metrics, "probabilities": probabilities, "labels": labels, "images": images}
+            "metrics": metrics, "probabilities": probabilities, "labels": labels, "images": images,
+            "ece_if_perfect": ece_sampling_noise(probabilities)}
 
 
 # ---------------------------------------------------------------- sidebar: recompute on a data set
@@ -157,7 +158,7 @@ st.subheader("Calibration")
 if result is not None:
     bins = reliability_bins(result["probabilities"], result["labels"]).to_dict()
     ece = expected_calibration_error(result["probabilities"], result["labels"])
-    noise = ece_sampling_noise(result["probabilities"])
+    noise = result["ece_if_perfect"]
     temperature, threshold = classifier.temperature, classifier.uncertain_below
 elif report.calibration:
     bins, ece = report.calibration["reliability"], report.calibration["ece_after"]

@@ -57,12 +57,14 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert report["evaluated_on"] == "PublicTest" and report["samples"] == 150
     assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
     assert report["calibration"]["temperature"] > 0  # the ensemble is calibrated as a whole, as training's models are
-    members = ensemble_members(load_keras_model(out / "emotion_cnn.keras"))
+    ensemble = load_keras_model(out / "emotion_cnn.keras")
+    members = ensemble_members(ensemble)
     assert len(members) == 2
     from core.model.smoothing import input_smoothing_sigma
 
     sigma = report["config"]["input_smoothing"]["sigma"]  # fitted for the ensemble as a whole, carried by each member
     assert [input_smoothing_sigma(member) for member in members] == [sigma, sigma]
+    assert input_smoothing_sigma(ensemble) == sigma  # what export's contract states
     from core.model.lite import shipped_tflite
 
     assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None  # ready to copy to models/
