@@ -116,6 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         export=args.export,
         rotation_degrees=args.rotation,
         attention=args.attention,
+        single_warp=args.single_warp,
     )
     report = train(
         data, resolve_data_path(args.data), args.out, config, resume=args.resume,
@@ -389,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--rotation", type=float, default=10.0, help="largest random rotation in degrees (default 10)")
     train.add_argument(
         "--attention", action="store_true", help="squeeze-and-excitation gates after each convolution block"
+    )
+    train.add_argument(
+        "--single-warp",
+        action="store_true",
+        help="rotate, shift and zoom each face in one resampling instead of three (sharper training faces)",
     )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
     train.add_argument(

@@ -33,6 +33,7 @@ from core.model.checkpoints import (
     load_checkpoint,
 )
 from core.model.classifier import MODEL_FILE
+from core.model.random_affine import RandomAffine
 from core.vision.crop import to_model_input
 
 STATE_FILE = "train_state.json"
@@ -61,6 +62,8 @@ class TrainConfig:
     zoom: float = 0.1
     filters: tuple[int, ...] = DEFAULT_FILTERS
     attention: bool = False
+    single_warp: bool = False
+    """Rotate, shift and zoom each face in one resampling (:class:`RandomAffine`) instead of three chained layers."""
     export: str = "best"
     """Which weights become the model: ``best`` PublicTest epoch, or the ``last`` (where the cosine schedule ends)."""
 
@@ -89,6 +92,8 @@ def epoch_seed(seed: int, first_epoch: int) -> int:
 def augmentation(config: TrainConfig, seed: int) -> keras.Sequential:
     """Random flips, shifts, rotations and zoom, applied to whole batches in the input pipeline.
 
+    Chained Keras layers by default (as the shipped model was trained), one warp with ``single_warp``.
+
     The layers run in float32 whatever the global policy: under ``mixed_bfloat16`` Keras' random
     layers draw the same transform for every batch, so augmentation would silently stop varying.
     """
@@ -96,6 +101,9 @@ def augmentation(config: TrainConfig, seed: int) -> keras.Sequential:
     random = {"seed": seed, "dtype": "float32"}
     if config.flip:
         steps.append(keras.layers.RandomFlip("horizontal", **random))
+    if config.single_warp:
+        steps.append(RandomAffine(config.rotation_degrees, config.shift, config.zoom, **random))
+        return keras.Sequential(steps, name="augmentation")
     if config.rotation_degrees:
         turn = config.rotation_degrees / 360.0
         steps.append(keras.layers.RandomRotation(turn, fill_mode="nearest", **random))

@@ -93,6 +93,8 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             augment = ", ".join(
                 f"{name} {config[name]}" for name in ("flip", "shift", "rotation_degrees", "zoom") if name in config
             )
+            if augment and config.get("single_warp"):
+                augment += " (rotation, shift and zoom in one resampling)"
             st.caption(
                 f"CNN filters {config.get('filters', '?')}, batch {config.get('batch_size', '?')}, "
                 f"learning rate {config.get('learning_rate', '?')} (warm-up {config.get('warmup_epochs', 0)} epochs), "

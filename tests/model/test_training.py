@@ -19,12 +19,13 @@ def _float32_policy_after():
     keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.parametrize("single_warp", [False, True])
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "float32"])
-def test_every_batch_gets_new_random_transforms(public_faces, policy):
+def test_every_batch_gets_new_random_transforms(public_faces, policy, single_warp):
     keras.mixed_precision.set_global_policy(policy)  # training sets mixed_bfloat16 before it builds the pipeline
     faces = np.repeat(public_faces[0][:1], 16, axis=0)  # one face, so only the augmentation differs
     data = FerDataset(faces, np.zeros(16, dtype=np.int64), np.full(16, TRAINING), "one face")
-    config = TrainConfig(batch_size=16)
+    config = TrainConfig(batch_size=16, single_warp=single_warp)
 
     batches = [x.numpy() for x, _ in make_dataset(data, config, training=True).repeat(3)]
 
