@@ -88,7 +88,23 @@ def _add_detector_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_tta_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-tta", action="store_true", help="no flip test-time augmentation")
+    parser.add_argument(
+        "--no-tta", action="store_true",
+        help="no flip test-time augmentation (default: as the model is served, which its calibration records)",
+    )
+
+
+def _add_serving_tta_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-tta", action="store_true",
+        help="serve the model without flip test-time augmentation: fitted, measured and calibrated that way, "
+             "half the cost per face",
+    )
+
+
+def _flip_tta(args: argparse.Namespace) -> bool | None:
+    """``--no-tta`` forces flips off; otherwise ``None``, the model's own setting."""
+    return False if args.no_tta else None
 
 
 def _load(args: argparse.Namespace, purpose: str = ""):
@@ -146,17 +162,18 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 def _write_product_model(members: list[str], args: argparse.Namespace) -> int:
     from core.evaluation.ensemble_report import write_ensemble
 
-    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out)
+    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta)
+    tta = "flip TTA" if report.flip_tta else "no TTA"
     config = report.config
     for member in config.get("ensemble", [config.get("source")]):
         print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%}")
     smoothing = config["input_smoothing"]
-    print("input smoothing on PublicTest (flip TTA): " + ", ".join(
+    print(f"input smoothing on PublicTest ({tta}): " + ", ".join(
         f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})" for row in smoothing["grid"]))
     print(f"chosen sigma {smoothing['sigma']:g} (lowest log-loss)")
     print(f"model written to {os.path.join(args.out, report.model_file)}")
-    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, flip TTA), "
-          f"{report.accuracy_without_tta:.2%} without TTA")
+    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, {tta}), "
+          f"{report.accuracy_without_tta:.2%} without TTA (Keras)")
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
           f"{calibration['ece_after']:.2%}")
@@ -170,7 +187,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.model.calibration import apply_temperature, calibration_report
     from core.model.classifier import EmotionClassifier
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend=args.backend)
+    classifier = EmotionClassifier.load(args.model, flip_tta=_flip_tta(args), backend=args.backend)
     data = _load(args, "evaluate")
     split = data.evaluation_split()
     if len(split) == 0:
@@ -318,7 +335,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
     from core.adversarial.hack import run_attack
     from core.model.classifier import EmotionClassifier
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
+    classifier = EmotionClassifier.load(args.model, flip_tta=_flip_tta(args), backend="keras")
     data = _load(args, "attack")
     epsilon = grey_to_epsilon(args.grey) if args.grey is not None else args.epsilon
     target = None if args.target.lower() == "none" else args.target
@@ -339,7 +356,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from core.adversarial.robustness import run_robustness
     from core.model.classifier import EmotionClassifier
 
-    classifier = EmotionClassifier.load(args.model, flip_tta=not args.no_tta, backend="keras")
+    classifier = EmotionClassifier.load(args.model, flip_tta=_flip_tta(args), backend="keras")
     curve = run_robustness(
         classifier, _load(args, "measure robustness on"), args.out, args.max_grey, args.limit,
         steps=args.steps, split=args.split,
@@ -415,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     smooth.add_argument("model", metavar="MODEL", help="a trained .keras model (e.g. runs/latest/emotion_cnn.keras)")
     _add_data_option(smooth)
     smooth.add_argument("--out", default="runs/smoothed", help="output folder (default runs/smoothed)")
+    _add_serving_tta_option(smooth)
     smooth.set_defaults(handler=cmd_smooth)
 
     ensemble = commands.add_parser(
@@ -423,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("members", nargs="+", metavar="MODEL", help="two or more .keras models")
     _add_data_option(ensemble)
     ensemble.add_argument("--out", default="runs/ensemble", help="output folder (default runs/ensemble)")
+    _add_serving_tta_option(ensemble)
     ensemble.set_defaults(handler=cmd_ensemble)
 
     evaluate = commands.add_parser("evaluate", help="accuracy on PrivateTest, else PublicTest, else all rows")

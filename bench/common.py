@@ -32,6 +32,8 @@ class ModelUnderTest:
     source: str
     """Its file, or a note saying it is an untrained stand-in."""
     trained: bool
+    flip_tta: bool = True
+    """Whether the product serves it with flip TTA (its calibration sidecar says; the stand-in: yes)."""
 
 
 def load_model_under_test(path: str | os.PathLike | None, explicit: bool) -> ModelUnderTest:
@@ -41,20 +43,23 @@ def load_model_under_test(path: str | os.PathLike | None, explicit: bool) -> Mod
     ``build_model()`` of the same architecture stands in: speed and memory depend on the
     architecture only. A missing file given explicitly is an error.
     """
+    from core.model.calibration import load_calibration, serves_flip_tta
     from core.model.classifier import default_model_path, load_keras_model
 
     chosen = Path(path) if path is not None else default_model_path()
     if chosen.is_file() or explicit:
-        return ModelUnderTest(load_keras_model(chosen), str(chosen), True)
+        return ModelUnderTest(load_keras_model(chosen), str(chosen), True, serves_flip_tta(load_calibration(chosen)))
     from core.model.architecture import build_model
 
     return ModelUnderTest(build_model(), f"untrained build_model() (no file at {chosen})", False)
 
 
-def product_classifier(model: ModelUnderTest, flip_tta: bool = True):
-    """The classifier the product's live path runs (LiteRT), for the model under test."""
+def product_classifier(model: ModelUnderTest, flip_tta: bool | None = None):
+    """The classifier the product's live path runs (LiteRT), for the model under test; flip TTA as served unless
+    ``flip_tta`` says."""
     from core.model.classifier import EmotionClassifier
 
+    flip_tta = model.flip_tta if flip_tta is None else flip_tta
     return EmotionClassifier.from_model(model.model, flip_tta, "lite", model.source if model.trained else None)
 
 

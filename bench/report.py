@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+SERVED = "served"
+"""In a path into the results: ``tta_on`` or ``tta_off``, whichever the model is served with."""
+
+
+def served_key(flip_tta: bool) -> str:
+    return "tta_on" if flip_tta else "tta_off"
+
 
 def _get(results: dict, *keys):
     node = results
     for key in keys:
+        if key == SERVED:
+            key = served_key(_get(results, "model", "flip_tta") is not False)
         if not isinstance(node, dict) or key not in node:
             return None
         node = node[key]
@@ -14,9 +23,9 @@ def _get(results: dict, *keys):
 
 TARGETS = (
     # name, path to the value, comparison, target
-    ("single-face p50 (flip TTA, live path)", ("latency", "tta_on", "p50_ms"), "<=", 3.0, "ms"),
+    ("single-face p50 (as served, live path)", ("latency", SERVED, "p50_ms"), "<=", 3.0, "ms"),
     ("640x480 one-face pipeline", ("pipeline", "one_face", "frames_per_s"), ">=", 30.0, "frames/s"),
-    ("batch throughput, flip TTA", ("throughput", "tta_on", "faces_per_s"), ">=", 500.0, "faces/s"),  # issue 10
+    ("batch throughput as served", ("throughput", SERVED, "faces_per_s"), ">=", 500.0, "faces/s"),  # issue 10
     ("batch throughput, no TTA", ("throughput", "tta_off", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
     ("video file, one face, every frame (full runs: the 10-minute clip)", ("video", "long_clip", "speed_x_real_time"),
@@ -79,12 +88,16 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
 
     rows.append(("Classification (batches of 256 faces; the LiteRT model unless it says Keras)",))
     fer_rate = g("fer", "throughput", "faces_per_s")
+    flip = g("model", "flip_tta") is not False
+    served = "flip TTA" if flip else "no TTA"
+    add(f"served with {served}")
     target_row(
-        "throughput, flip TTA (faces/s)",
-        "batch throughput, flip TTA",
+        "throughput as served (faces/s)",
+        "batch throughput as served",
         fer_rate,
-        g("fer", "ratios", "throughput_tta_on"),
+        g("fer", "ratios", f"throughput_{served_key(flip)}"),
     )
+    add("throughput, flip TTA (faces/s)", _fmt(g("throughput", "tta_on", "faces_per_s")))
     target_row(
         "throughput, no TTA (faces/s)", "batch throughput, no TTA", fer_rate, g("fer", "ratios", "throughput_tta_off")
     )
@@ -109,11 +122,12 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
 
     rows.append(("Single face (the live path), ms",))
     target_row(
-        "p50, flip TTA",
-        "single-face p50 (flip TTA, live path)",
+        "p50 as served",
+        "single-face p50 (as served, live path)",
         g("fer", "latency", "p50_ms"),
-        g("fer", "ratios", "latency_p50_tta_on"),
+        g("fer", "ratios", f"latency_p50_{served_key(flip)}"),
     )
+    add("p50, flip TTA", _fmt(g("latency", "tta_on", "p50_ms")))
     add("p95, flip TTA", _fmt(g("latency", "tta_on", "p95_ms")), _fmt(g("fer", "latency", "p95_ms")))
     add(
         "p50, no TTA",
@@ -145,7 +159,7 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
             ):
                 add(metric, _scaled(ours, key, scale, digits), _scaled(fer_flops, key, scale, digits))
 
-    rows.append(("Frame pipeline: 640x480 BGR through LiveAnalyzer.annotate (flip TTA)",))
+    rows.append((f"Frame pipeline: 640x480 BGR through LiveAnalyzer.annotate ({served})",))
     for name, label in (("one_face", "one face"), ("no_face", "no face"), ("three_faces", "three faces")):
         report = g("pipeline", name)
         if not report:

@@ -96,7 +96,7 @@ def _frame_faces(context) -> tuple[list, dict]:
     from core.analysis.live import LiveAnalyzer
 
     if context.detector is None:
-        context.detector = LiveAnalyzer(context.classifiers["tta_on"]).detector
+        context.detector = LiveAnalyzer(context.served).detector
         if context.labels is not None:
             from bench.frames import detectable_faces
 
@@ -124,8 +124,8 @@ def pipeline(context, results) -> dict:
     from core.analysis.live import LiveAnalyzer
 
     faces, note = _frame_faces(context)
-    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector)
-    report = {**note, "frame": "640x480 BGR, grey background", "flip_tta": True}
+    analyzer = LiveAnalyzer(context.served, context.detector)
+    report = {**note, "frame": "640x480 BGR, grey background", "flip_tta": context.served.flip_tta}
     report.update(frame_pipeline(analyzer, faces, context.settings.pipeline_repeats))
     return report
 
@@ -160,7 +160,7 @@ def soak(context, results) -> dict:
     from core.analysis.live import LiveAnalyzer
 
     faces, note = _frame_faces(context)
-    analyzer = LiveAnalyzer(context.classifiers["tta_on"], context.detector, smoothing_s=0.3)
+    analyzer = LiveAnalyzer(context.served, context.detector, smoothing_s=0.3)
     report = run_soak(analyzer, context.settings.soak_frames, faces, log=context.log)
     return {**note, **report}
 
@@ -177,7 +177,7 @@ def video(context, results) -> dict:
     detector = make_detector(video=True)  # as train_cli.py analyze runs it
     faces, tried = detectable_faces(context.faces, detector, 3)
     settings = context.settings
-    classifier = context.classifiers["tta_on"]
+    classifier = context.served
     report = video_benchmark(
         lambda: frame_analyzer(classifier, detector, PersonTracker()), faces, settings.video_seconds,
         settings.video_everies, settings.video_soak_minutes, log=context.log,
@@ -202,7 +202,7 @@ def detection(context, results) -> dict:
         return skipped("no data: the detection benchmark pastes labelled PublicTest faces")
     settings = bench_detection.QUICK if context.args.quick else bench_detection.FULL
     quiet = lambda message: None  # noqa: E731
-    return bench_detection.run(context.faces, context.labels, context.classifiers["tta_on"], settings, quiet)
+    return bench_detection.run(context.faces, context.labels, context.served, settings, quiet)
 
 
 def training(context, results) -> dict:

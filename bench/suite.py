@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import default_data_path, load_model_under_test, product_classifier, skipped, synthetic_faces
+from bench.report import served_key
 
 SECTIONS = (
     "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup", "live_page", "soak",
@@ -93,11 +94,17 @@ class Context:
     faces_source: str = ""
     model: object = None
     classifiers: dict = field(default_factory=dict)
+    """``tta_on`` and ``tta_off`` (LiteRT) and ``keras_tta_on``."""
     detector: object = None
     frame_faces: list = field(default_factory=list)
     frame_faces_tried: int = 0
     fer: object = None
     fer_reason: str = ""
+
+    @property
+    def served(self):
+        """The classifier the product serves the model with (flip TTA or not, as its calibration says)."""
+        return self.classifiers[served_key(self.model.flip_tta)]
 
 
 def run_suite(args, log=print) -> dict:
@@ -197,4 +204,5 @@ def _load_model(context: Context) -> dict:
     if not context.model.trained:
         context.log(f"note: benchmarking an {context.model.source}")
     model = context.model
-    return {"source": model.source, "trained": model.trained, "params": model.model.count_params()}
+    return {"source": model.source, "trained": model.trained, "params": model.model.count_params(),
+            "flip_tta": model.flip_tta}

@@ -3,10 +3,10 @@ Owns write_ensemble.
 
 Trained networks become the product's model in one step: the input smoothing's width is fitted on
 PublicTest (:mod:`core.evaluation.smoothing_fit`), the networks are averaged when there are several,
-and the result is measured the way the product runs it (LiteRT, int8 weights, flip TTA) and calibrated
-as a whole. The report uses training's report.json schema: an ensemble lists its members under
-``config["ensemble"]``; a single network keeps its own training report's configuration and history.
-Both record the smoothing under ``config["input_smoothing"]``.
+and the result is measured the way the product runs it (LiteRT, int8 weights, with or without flip TTA, which
+the model then keeps) and calibrated as a whole. The report uses training's report.json schema: an ensemble
+lists its members under ``config["ensemble"]``; a single network keeps its own training report's
+configuration and history. Both record the smoothing under ``config["input_smoothing"]``.
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ TRAINING_FIELDS = ("config", "history", "epochs_run", "best_epoch", "exported_ep
 
 
 def write_ensemble(
-    member_files: list[str | os.PathLike], data: FerDataset, data_path: str | os.PathLike, out: str | os.PathLike
+    member_files: list[str | os.PathLike],
+    data: FerDataset,
+    data_path: str | os.PathLike,
+    out: str | os.PathLike,
+    flip_tta: bool = True,
 ) -> TrainingReport:
     """One or more trained networks into ``out/emotion_cnn.keras``: input smoothing fitted, averaged when several,
-    with its report, confusion matrix, calibration and LiteRT conversion."""
+    with its report, confusion matrix, calibration and LiteRT conversion.
+
+    ``flip_tta``: whether the model averages each face with its mirror image when served. Each member's own
+    accuracy is measured with flip TTA, as training measures it; the smoothing, accuracy and calibration with
+    ``flip_tta``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     validation = data.split(PUBLIC_TEST)
@@ -47,18 +55,19 @@ def write_ensemble(
         members.append(member)
         described.append({"file": str(path), "sha256": file_sha256(path), "parameters": int(member.count_params()),
                           "accuracy_lite": metrics["accuracy"]})
-    sigma, grid = fit_input_smoothing(members, validation)
+    sigma, grid = fit_input_smoothing(members, validation, flip_tta=flip_tta)
     model = with_members_smoothed(members, sigma)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
-    lite, calibration = measure_saved_model(model, out, validation)
+    lite, calibration = measure_saved_model(model, out, validation, flip_tta)
+    tta = "flip TTA" if flip_tta else "no TTA"
     what = f"ensemble of {len(members)}" if len(members) > 1 else f"input smoothing {sigma:g}"
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
-        f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, flip TTA)",
+        f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})",
     )
-    smoothing = {"sigma": sigma, "fitted_on": PUBLIC_TEST, "criterion": "log-loss, flip TTA", "grid": grid}
+    smoothing = {"sigma": sigma, "fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}", "grid": grid}
     if len(members) > 1:
         trained = {"config": {"ensemble": described, "input_smoothing": smoothing},
                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -69,7 +78,7 @@ def write_ensemble(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),
         evaluated_on=PUBLIC_TEST,
-        flip_tta=True,
+        flip_tta=flip_tta,
         **lite,
         accuracy_without_tta=plain["accuracy"],
         accuracy_lite=lite["accuracy"],

@@ -123,13 +123,15 @@ def model_summary(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
-def measure_saved_model(model: keras.Model, out: Path, validation: FerDataset) -> tuple[Metrics, dict]:
+def measure_saved_model(
+    model: keras.Model, out: Path, validation: FerDataset, flip_tta: bool = True
+) -> tuple[Metrics, dict]:
     """What the product runs, measured: ``out/emotion_cnn.keras`` converted to LiteRT (the conversion written
     beside it, and cached), its metrics on ``validation``, and the calibration fitted on those probabilities
     (its sidecar written too). Shared by training's report and the ensemble's."""
-    classifier = EmotionClassifier.from_model(model, model_file=out / MODEL_FILE, ship=True)
+    classifier = EmotionClassifier.from_model(model, flip_tta, model_file=out / MODEL_FILE, ship=True)
     lite, probabilities = evaluate(classifier, validation)
-    return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE)
+    return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE, flip_tta=flip_tta)
 
 
 def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, training_info: dict) -> TrainingReport:

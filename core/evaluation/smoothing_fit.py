@@ -1,7 +1,8 @@
 """Choosing the input smoothing's width on PublicTest, after selection, as the temperature is chosen.
 Owns SIGMAS, with_members_smoothed and fit_input_smoothing.
 
-The criterion is the log-loss of the flip-averaged probabilities (what the product shows): it uses
+The criterion is the log-loss of the probabilities the product shows (flip-averaged unless the model is served
+without flip TTA): it uses
 every face's probability, not only whether the top label is right, so it moves less with the noise
 of 3,589 faces than accuracy does over a grid of eight widths.
 """
@@ -33,13 +34,13 @@ def with_members_smoothed(members: Sequence[keras.Model], sigma: float) -> keras
 
 
 def fit_input_smoothing(
-    members: Sequence[keras.Model], validation: FerDataset, sigmas: Sequence[float] = SIGMAS
+    members: Sequence[keras.Model], validation: FerDataset, sigmas: Sequence[float] = SIGMAS, flip_tta: bool = True
 ) -> tuple[float, list[dict[str, float]]]:
-    """The width with the lowest flip-TTA log-loss on ``validation``, and every width's accuracy and log-loss."""
+    """The width with the lowest log-loss on ``validation``, and every width's accuracy and log-loss."""
     rows = []
     for sigma in sigmas:
         model = with_members_smoothed(members, sigma)
-        metrics, probabilities = evaluate(EmotionClassifier(model, flip_tta=True), validation)
+        metrics, probabilities = evaluate(EmotionClassifier(model, flip_tta=flip_tta), validation)
         rows.append({"sigma": float(sigma), "accuracy": metrics["accuracy"],
                      "log_loss": log_loss(probabilities, validation.labels)})
     best = min(rows, key=lambda row: row["log_loss"])

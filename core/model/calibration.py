@@ -215,22 +215,34 @@ def load_calibration(model_path: str | os.PathLike) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def serves_flip_tta(calibration: dict) -> bool:
+    """Whether a model with this sidecar is served with flip TTA: as its temperature was fitted; sidecars written
+    before the setting was recorded were all fitted with it."""
+    return bool(calibration.get("flip_tta", True))
+
+
 def load_temperature(model_path: str | os.PathLike) -> float:
     """The model's fitted temperature; 1.0 (no change) when it has no sidecar."""
     return float(load_calibration(model_path).get("temperature", 1.0))
 
 
 def calibrate(
-    probabilities: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike, fitted_on: str = PUBLIC_TEST
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    model_path: str | os.PathLike,
+    fitted_on: str = PUBLIC_TEST,
+    flip_tta: bool = True,
 ) -> dict:
     """Fit ``T`` on a model's probabilities of labelled faces and write the sidecar beside the model file.
 
-    The sidecar holds :func:`calibration_report` and the 2-fold :func:`cross_fit` figures.
+    The sidecar holds :func:`calibration_report`, the 2-fold :func:`cross_fit` figures and ``flip_tta``, whether
+    the probabilities averaged flips: the model is served that way (``EmotionClassifier.load``).
     """
     labels = np.asarray(labels)
     temperature = fit_temperature(probabilities, labels)
     record = {
         "fitted_on": fitted_on,
+        "flip_tta": flip_tta,
         **calibration_report(probabilities, labels, temperature),
         "cross_fit": cross_fit(probabilities, labels),
     }

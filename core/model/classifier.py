@@ -21,8 +21,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.labels import EMOTIONS, IMAGE_SIZE
-from core.model.calibration import apply_temperature, display_label, load_calibration
-from core.model.lite import SHIPPED_SUFFIX, LiteRunner, cached_tflite, ship_tflite, shipped_tflite, to_tflite
+from core.model.calibration import apply_temperature, display_label, load_calibration, serves_flip_tta
+from core.model.lite import (
+    SHIPPED_SUFFIX,
+    LiteRunner,
+    cached_tflite,
+    ship_tflite,
+    shipped_flip_tta,
+    shipped_tflite,
+    to_tflite,
+)
 from core.vision.crop import FaceCrop, to_model_input
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
@@ -183,23 +191,29 @@ class EmotionClassifier:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike | None = None, flip_tta: bool = True, backend: str = "lite"
+        cls, path: str | os.PathLike | None = None, flip_tta: bool | None = None, backend: str = "lite"
     ) -> EmotionClassifier:
         """The model file at ``path`` (default: :func:`default_model_path`) on the ``lite`` or ``keras`` backend.
 
-        The temperature and uncertain threshold come from the model's calibration sidecar (none: 1.0 and 0).
-        On ``lite``, a conversion shipped beside the file, or ``path`` being a ``.tflite`` file (flip TTA inside),
-        predicts without TensorFlow; the Keras model (the ``.keras`` of the same name) loads when first needed.
+        The temperature, the uncertain threshold and, unless ``flip_tta`` is given, whether to average flips
+        come from the model's calibration sidecar (none: 1.0, 0 and flips averaged): a model is served the way
+        its temperature was fitted. On ``lite``, a conversion shipped beside the file, or ``path`` being a
+        ``.tflite`` file, predicts without TensorFlow; the Keras model (the ``.keras`` of the same name) loads
+        when first needed.
         """
         path = Path(path) if path is not None else default_model_path()
         record = load_calibration(path)
         calibration = {"temperature": float(record.get("temperature", 1.0)),
                        "uncertain_below": float(record.get("uncertain_below", 0.0))}
+        if flip_tta is None:
+            flip_tta = serves_flip_tta(record)
         if path.suffix == SHIPPED_SUFFIX:
-            if backend != "lite" or not flip_tta:
-                raise ValueError(f"{path} is a LiteRT file with flip TTA inside: it runs on the lite backend only")
             if not path.is_file():
                 raise ModelLoadError(f"model file not found: {path}")
+            inside = shipped_flip_tta(path)
+            if backend != "lite" or flip_tta != inside:
+                raise ValueError(f"{path} is a LiteRT file with{'' if inside else 'out'} flip TTA inside: "
+                                 f"it runs on the lite backend only, {'with' if inside else 'without'} flip TTA")
             keras_file = path.with_suffix(Path(MODEL_FILE).suffix)
             return cls(None, flip_tta, lite=path.read_bytes(), model_file=keras_file, **calibration)
         lite = shipped_tflite(path, flip_tta) if backend == "lite" and path.is_file() else None
@@ -233,7 +247,7 @@ class EmotionClassifier:
             return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities), **calibration)
         lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
         if ship:
-            ship_tflite(model_file, lite)
+            ship_tflite(model_file, lite, flip_tta)
         return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):

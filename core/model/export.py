@@ -1,8 +1,8 @@
 """Export the model as one LiteRT file that runs anywhere with ``ai-edge-litert`` and ``numpy`` alone.
 Owns export_model (the file, labels.txt, contract.json), the calibrated graph and the parity check.
 
-The file holds the whole predict path after the crop: flip averaging and the calibration
-temperature are inside the graph, so its output is the product's calibrated probabilities.
+The file holds the whole predict path after the crop: flip averaging (when the model is served with it) and the
+calibration temperature are inside the graph, so its output is the product's calibrated probabilities.
 ``--int8`` is dynamic-range quantisation (int8 weights, float32 activations and float32 input and
 output): the conversion the product itself runs (:func:`core.model.lite.to_tflite`), so the interface and
 :data:`CONTRACT_FILE` do not change with it. Full-integer quantisation (int8 activations and input,
@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from core.data import FerDataset, file_sha256
 from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
-from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration
+from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration, serves_flip_tta
 from core.model.classifier import EmotionClassifier, load_keras_model
 from core.model.lite import LiteRunner, to_tflite
 from core.model.smoothing import input_smoothing_sigma
@@ -87,7 +87,8 @@ def export_model(
     calibration = load_calibration(model_path)
     temperature = float(calibration.get("temperature", 1.0))
     model = load_keras_model(model_path)
-    classifier = EmotionClassifier(model, flip_tta=True)
+    flip_tta = serves_flip_tta(calibration)
+    classifier = EmotionClassifier(model, flip_tta=flip_tta)
     sigma = input_smoothing_sigma(model)
     graph = calibrated_probabilities(classifier, temperature)
     content = to_tflite(graph, quantize=int8)
@@ -108,7 +109,8 @@ def export_model(
         "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": EMOTIONS},
         "input_smoothing": (f"inside: a 3x3 Gaussian blur of sigma {sigma:g} px, borders reflected; do not blur again"
                             if sigma else "none"),
-        "flip_averaging": "inside: the mean of the face's and its mirror image's probabilities",
+        "flip_averaging": ("inside: the mean of the face's and its mirror image's probabilities" if flip_tta
+                           else "none: the model is calibrated and served on the face alone"),
         "temperature": temperature,
         "temperature_applied": "inside: softmax(log(p) / temperature)",
         "calibration": calibration or None,

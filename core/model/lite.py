@@ -1,6 +1,6 @@
 """The fast inference path: the Keras model as a LiteRT (TensorFlow Lite) flatbuffer.
-Owns the conversion (to_tflite), its cache (cached_tflite), the shipped copy (ship_tflite, shipped_tflite) and
-the interpreter runner (LiteRunner).
+Owns the conversion (to_tflite), its cache (cached_tflite), the shipped copy (ship_tflite, shipped_tflite,
+shipped_flip_tta) and the interpreter runner (LiteRunner).
 
 Dynamic-range quantisation stores the weights as int8 and quantises activations on the fly, which
 lets XNNPACK use the CPU's int8 dot-product instructions (AVX-512 VNNI here): about 3x the
@@ -86,13 +86,14 @@ def _record_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + RECORD_SUFFIX)
 
 
-def ship_tflite(model_path: str | os.PathLike, content: bytes) -> Path:
-    """Write a flip-TTA conversion of ``model_path`` beside it, with the record of the ``.keras`` it came from."""
+def ship_tflite(model_path: str | os.PathLike, content: bytes, flip_tta: bool) -> Path:
+    """Write a conversion of ``model_path`` beside it, with the record of the ``.keras`` it came from and whether
+    flip TTA is inside."""
     model_path = Path(model_path)
     shipped = model_path.with_suffix(SHIPPED_SUFFIX)
     shipped.write_bytes(content)
     record = {"source": model_path.name, "source_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
-              "flip_tta": True, "weights": "int8 (dynamic-range quantisation)"}
+              "flip_tta": flip_tta, "weights": "int8 (dynamic-range quantisation)"}
     _record_path(model_path).write_text(json.dumps(record, indent=2) + "\n")
     return shipped
 
@@ -100,16 +101,25 @@ def ship_tflite(model_path: str | os.PathLike, content: bytes) -> Path:
 def shipped_tflite(model_path: str | os.PathLike, flip_tta: bool) -> bytes | None:
     """The conversion shipped beside a ``.keras`` file, or ``None`` when there is none or it is stale.
 
-    Stale: its record names another file's SHA-256 (the model was retrained) or no flip TTA.
+    Stale: its record names another file's SHA-256 (the model was retrained). A conversion with the other flip
+    TTA setting inside is not this one either.
     """
     model_path = Path(model_path)
     shipped, record_path = model_path.with_suffix(SHIPPED_SUFFIX), _record_path(model_path)
-    if not flip_tta or not shipped.is_file() or not record_path.is_file():
+    if not shipped.is_file() or not record_path.is_file():
         return None
     record = json.loads(record_path.read_text())
     if record.get("source_sha256") != hashlib.sha256(model_path.read_bytes()).hexdigest():
         return None
-    return shipped.read_bytes()
+    return shipped.read_bytes() if shipped_flip_tta(model_path) == flip_tta else None
+
+
+def shipped_flip_tta(model_path: str | os.PathLike) -> bool:
+    """Whether the conversion shipped beside ``model_path`` (or the ``.tflite`` file itself) averages flips inside;
+    records written before the setting was recorded held flip-TTA conversions only."""
+    record_path = _record_path(Path(model_path))
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    return bool(record.get("flip_tta", True))
 
 
 class LiteRunner:

@@ -42,10 +42,11 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
         config = report.config
         columns = st.columns(2) + st.columns(2)
         split = report.evaluated_on
-        tta = " (flip TTA)" if report.flip_tta else ""
+        tta = " (flip TTA)" if report.flip_tta else " (no TTA)"
         columns[0].metric(f"{split} accuracy{tta}", f"{report.accuracy:.1%}")
         if report.accuracy_without_tta is not None:
-            columns[1].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
+            label = "Accuracy without TTA" if report.flip_tta else "Float32 model, no TTA"
+            columns[1].metric(label, f"{report.accuracy_without_tta:.1%}")
         columns[2].metric("Parameters", f"{report.parameters:,}")
         members = config.get("ensemble")
         if members:
@@ -72,9 +73,13 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"ends; epoch {report.best_epoch} had the best PublicTest accuracy without TTA."
             )
         if report.accuracy_lite is not None:
+            served = ("with flip TTA (each face averaged with its mirror image)" if report.flip_tta
+                      else "without flip TTA (each face once), as its calibration was fitted")
+            versus = (f", against {report.accuracy:.2%} for the float32 model"
+                      if report.accuracy_lite != report.accuracy else "")
             st.caption(
-                f"This app runs the model converted to LiteRT with int8 weights: {report.accuracy_lite:.2%} on "
-                f"{split} with flip TTA, against {report.accuracy:.2%} for the float32 model."
+                f"This app runs the model converted to LiteRT with int8 weights, {served}: "
+                f"{report.accuracy_lite:.2%} on {split}{versus}."
             )
         smoothing = config.get("input_smoothing")
         if smoothing and smoothing.get("sigma"):

@@ -58,12 +58,15 @@ def test_every_page_explains_a_missing_or_broken_model(open_page, no_data, monke
 def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data, report):
     app = open_page()
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["PublicTest accuracy (flip TTA)"] == f"{report.accuracy:.1%}"
+    tta = "flip TTA" if report.flip_tta else "no TTA"
+    assert metrics[f"PublicTest accuracy ({tta})"] == f"{report.accuracy:.1%}"
     assert metrics["Parameters"] == f"{report.parameters:,}"
     assert "FER2013_PATH" in texts(app.info)
     assert {"Live webcam", "Photo", "Dataset explorer", "Evaluation"} <= {link.value for link in app.page_link}
     assert "Model loaded and ready" in texts(app.caption)
-    assert f"int8 weights: {report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
+    served = "with flip TTA" if report.flip_tta else "without flip TTA"
+    assert f"int8 weights, {served}" in texts(app.caption)
+    assert f"{report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
     assert f"sigma {report.config['input_smoothing']['sigma']:g} px" in texts(app.caption)  # the shipped model's blur
 
 

@@ -86,3 +86,46 @@ def test_an_ensembles_saliency_is_the_mean_of_its_members_maps(public_faces):
     assert maps.shape == (4, 48, 48) and maps.min() >= 0 and maps.max() <= 1
     np.testing.assert_allclose(maps, np.divide(mean, peak, out=np.zeros_like(mean), where=peak > 0), atol=1e-5)
     assert grad_cam(ensemble, faces).shape == (4, 48, 48)  # its own prediction as the target
+
+
+def test_an_ensemble_served_without_flips_is_fitted_calibrated_shipped_and_loaded_that_way(
+    tmp_path, small_csv, public_faces, capsys
+):
+    """Members cost a pass each, so an ensemble may drop flip TTA: everything downstream must follow the model."""
+    import train_cli
+    from core.model.calibration import apply_temperature
+    from core.model.export import export_model
+    from core.model.lite import shipped_tflite
+
+    paths = []
+    for seed in (4, 5):
+        paths.append(tmp_path / f"member{seed}.keras")
+        _member(seed).save(paths[-1])
+    out = tmp_path / "ensemble"
+    command = ["ensemble", *map(str, paths), "--data", str(small_csv), "--out", str(out), "--no-tta"]
+
+    assert train_cli.main(command) == 0
+
+    assert "(LiteRT, no TTA)" in capsys.readouterr().out
+    model_file = out / "emotion_cnn.keras"
+    report = json.loads((out / "report.json").read_text())
+    sidecar = json.loads((out / "emotion_cnn.calibration.json").read_text())
+    assert report["flip_tta"] is False and sidecar["flip_tta"] is False
+    assert report["config"]["input_smoothing"]["criterion"] == "log-loss, no TTA"
+    assert shipped_tflite(model_file, flip_tta=False) is not None and shipped_tflite(model_file, flip_tta=True) is None
+
+    served = EmotionClassifier.load(model_file)
+    assert served.flip_tta is False and served.backend == "lite" and served._model is None
+    exact = EmotionClassifier.load(model_file, backend="keras")
+    faces = public_faces[0][:32]
+    alone = load_keras_model(model_file).predict(faces[..., None] / 255.0, verbose=0)
+    np.testing.assert_allclose(exact.predict_faces(faces), apply_temperature(alone, served.temperature), atol=1e-5)
+    assert np.abs(served.predict_faces(faces) - exact.predict_faces(faces)).max() < 0.05  # int8 weights
+    assert EmotionClassifier.load(model_file, flip_tta=True).flip_tta  # a caller may still ask for flips
+
+    lone = out / "emotion_cnn.tflite"
+    assert EmotionClassifier.load(lone).flip_tta is False
+    with pytest.raises(ValueError, match="without flip TTA inside"):
+        EmotionClassifier.load(lone, flip_tta=True)
+    contract = export_model(model_file, tmp_path / "export")
+    assert contract["flip_averaging"].startswith("none")
