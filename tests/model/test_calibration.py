@@ -13,9 +13,11 @@ from core.model.calibration import (
     ece_sampling_noise,
     expected_calibration_error,
     fit_temperature,
+    load_calibration,
     load_temperature,
     log_loss,
     reliability_bins,
+    serves_flip_tta,
     uncertain_threshold,
 )
 from core.model.classifier import DEFAULT_MODEL_PATH
@@ -125,13 +127,14 @@ def test_the_classifier_applies_the_sidecar_temperature_after_the_backend(tmp_pa
     faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     model_file = tmp_path / "emotion_cnn.keras"
     shutil.copy(DEFAULT_MODEL_PATH, model_file)
-    uncalibrated = EmotionClassifier.load(model_file, backend="keras")  # no sidecar beside it: T = 1
+    served = serves_flip_tta(load_calibration(DEFAULT_MODEL_PATH))  # without the sidecar, flips are the default
+    uncalibrated = EmotionClassifier.load(model_file, flip_tta=served, backend="keras")  # no sidecar beside it: T = 1
     assert uncalibrated.temperature == 1.0 and uncalibrated.uncertain_below == 0.0
     raw = uncalibrated.predict_faces(faces)
     shutil.copy(calibration_path(DEFAULT_MODEL_PATH), calibration_path(model_file))
     for backend in ("keras", "lite"):
         calibrated = EmotionClassifier.load(model_file, backend=backend)
-        assert calibrated.temperature == load_temperature(DEFAULT_MODEL_PATH) != 1.0
+        assert calibrated.temperature == load_temperature(DEFAULT_MODEL_PATH) != 1.0 and calibrated.flip_tta == served
         np.testing.assert_allclose(calibrated.predict_faces(faces), apply_temperature(raw, calibrated.temperature),
                                    atol=0.05 if backend == "lite" else 1e-5)  # int8 weights
     x = to_model_input(faces)  # what attacks differentiate stays uncalibrated
