@@ -60,7 +60,8 @@ def test_an_unknown_backend_is_named(smoke_run):
 
 
 def test_the_shipped_conversion_is_of_the_shipped_model_and_is_used(shipped_pair, public_faces):
-    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=True) is not None  # its record names the .keras's SHA-256
+    served = shipped_pair[0].flip_tta  # as the shipped model's calibration says
+    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=served) is not None  # its record names the .keras's SHA-256
     lite, keras_model = shipped_pair
     assert lite._model is None  # the Keras model is not loaded to predict...
     faces = public_faces[0][:4]
@@ -73,8 +74,9 @@ def test_a_stale_or_lone_conversion(tmp_path, public_faces):
         shutil.copy(DEFAULT_MODEL_PATH.with_name(f"emotion_cnn{suffix}"), tmp_path / f"emotion_cnn{suffix}")
     model, lone = tmp_path / "emotion_cnn.keras", tmp_path / "emotion_cnn.tflite"
     model.write_bytes(model.read_bytes() + b"\0")  # retrained: the shipped conversion no longer matches
-    assert shipped_tflite(model, flip_tta=True) is None
-    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=False) is None  # the file has flip TTA inside
+    served = EmotionClassifier.load(DEFAULT_MODEL_PATH).flip_tta
+    assert shipped_tflite(model, flip_tta=served) is None
+    assert shipped_tflite(DEFAULT_MODEL_PATH, flip_tta=not served) is None  # the file has the other setting inside
     model.unlink()
     alone = EmotionClassifier.load(lone)  # a .tflite alone predicts, calibrated by its sidecar
     assert alone.temperature != 1.0

@@ -11,12 +11,14 @@ from scipy.stats import spearmanr
 from core.labels import EMOTIONS
 from core.model.architecture import build_model
 from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, load_keras_model
+from core.model.ensemble import ensemble_members
 from core.model.saliency import OVERLAY_SIZE, feature_layer, grad_cam, overlay, save_saliency_overlays
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_keras_model(DEFAULT_MODEL_PATH)
+    """The shipped model's first network (an ensemble's maps are its members' mean: tests/model/test_ensemble.py)."""
+    return ensemble_members(load_keras_model(DEFAULT_MODEL_PATH))[0]
 
 
 @pytest.fixture(scope="module")

@@ -94,8 +94,10 @@ def test_the_fit_finds_that_the_shipped_network_wants_its_faces_blurred(fer_fram
     """The finding itself: trained on resampled faces, the shipped network does better on blurred test faces."""
     from core.data import FerDataset
     from core.evaluation.smoothing_fit import fit_input_smoothing
+    from core.model.ensemble import ensemble_members
 
-    network = with_input_smoothing(load_keras_model(default_model_path()), 0.0)  # the network as trained
+    first = ensemble_members(load_keras_model(default_model_path()))[0]
+    network = with_input_smoothing(first, 0.0)  # the shipped model's first network as trained
     public = fer_frame[fer_frame["Usage"] == "PublicTest"].head(1500)
     faces = np.stack([np.array(row.split(), dtype=np.uint8).reshape(48, 48) for row in public["pixels"]])
     validation = FerDataset(faces, public["emotion"].to_numpy(), public["Usage"].to_numpy(), "PublicTest")
