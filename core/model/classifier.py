@@ -198,24 +198,24 @@ class EmotionClassifier:
         The temperature, the uncertain threshold and, unless ``flip_tta`` is given, whether to average flips
         come from the model's calibration sidecar (none: 1.0, 0 and flips averaged): a model is served the way
         its temperature was fitted. On ``lite``, a conversion shipped beside the file, or ``path`` being a
-        ``.tflite`` file, predicts without TensorFlow; the Keras model (the ``.keras`` of the same name) loads
-        when first needed.
+        ``.tflite`` file (served with or without flips as it was converted), predicts without TensorFlow; the Keras
+        model (the ``.keras`` of the same name) loads when first needed.
         """
         path = Path(path) if path is not None else default_model_path()
         record = load_calibration(path)
         calibration = {"temperature": float(record.get("temperature", 1.0)),
                        "uncertain_below": float(record.get("uncertain_below", 0.0))}
-        if flip_tta is None:
-            flip_tta = serves_flip_tta(record)
-        if path.suffix == SHIPPED_SUFFIX:
+        if path.suffix == SHIPPED_SUFFIX:  # the file decides: flip TTA is inside it or not
             if not path.is_file():
                 raise ModelLoadError(f"model file not found: {path}")
             inside = shipped_flip_tta(path)
-            if backend != "lite" or flip_tta != inside:
+            if backend != "lite" or flip_tta not in (None, inside):
                 raise ValueError(f"{path} is a LiteRT file with{'' if inside else 'out'} flip TTA inside: "
                                  f"it runs on the lite backend only, {'with' if inside else 'without'} flip TTA")
             keras_file = path.with_suffix(Path(MODEL_FILE).suffix)
-            return cls(None, flip_tta, lite=path.read_bytes(), model_file=keras_file, **calibration)
+            return cls(None, inside, lite=path.read_bytes(), model_file=keras_file, **calibration)
+        if flip_tta is None:
+            flip_tta = serves_flip_tta(record)
         lite = shipped_tflite(path, flip_tta) if backend == "lite" and path.is_file() else None
         if lite is not None:
             return cls(None, flip_tta, lite=lite, model_file=path, **calibration)

@@ -105,20 +105,26 @@ def shipped_tflite(model_path: str | os.PathLike, flip_tta: bool) -> bytes | Non
     TTA setting inside is not this one either.
     """
     model_path = Path(model_path)
-    shipped, record_path = model_path.with_suffix(SHIPPED_SUFFIX), _record_path(model_path)
-    if not shipped.is_file() or not record_path.is_file():
+    shipped, record = model_path.with_suffix(SHIPPED_SUFFIX), _read_record(model_path)
+    if not shipped.is_file() or not record:
         return None
-    record = json.loads(record_path.read_text())
     if record.get("source_sha256") != hashlib.sha256(model_path.read_bytes()).hexdigest():
         return None
-    return shipped.read_bytes() if shipped_flip_tta(model_path) == flip_tta else None
+    return shipped.read_bytes() if _flip_tta_inside(record) == flip_tta else None
 
 
 def shipped_flip_tta(model_path: str | os.PathLike) -> bool:
-    """Whether the conversion shipped beside ``model_path`` (or the ``.tflite`` file itself) averages flips inside;
-    records written before the setting was recorded held flip-TTA conversions only."""
-    record_path = _record_path(Path(model_path))
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    """Whether the conversion shipped beside ``model_path`` (or the ``.tflite`` file itself) averages flips inside."""
+    return _flip_tta_inside(_read_record(Path(model_path)))
+
+
+def _read_record(model_path: Path) -> dict:
+    record_path = _record_path(model_path)
+    return json.loads(record_path.read_text()) if record_path.is_file() else {}
+
+
+def _flip_tta_inside(record: dict) -> bool:
+    """Records written before the setting was recorded held flip-TTA conversions only."""
     return bool(record.get("flip_tta", True))
 
 

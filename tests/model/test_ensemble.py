@@ -127,5 +127,10 @@ def test_an_ensemble_served_without_flips_is_fitted_calibrated_shipped_and_loade
     assert EmotionClassifier.load(lone).flip_tta is False
     with pytest.raises(ValueError, match="without flip TTA inside"):
         EmotionClassifier.load(lone, flip_tta=True)
+    alone = tmp_path / "alone"  # the .tflite and its record only, no calibration sidecar: the file still decides
+    alone.mkdir()
+    for name in ("emotion_cnn.tflite", "emotion_cnn.tflite.json"):
+        (alone / name).write_bytes((out / name).read_bytes())
+    assert EmotionClassifier.load(alone / "emotion_cnn.tflite").flip_tta is False
     contract = export_model(model_file, tmp_path / "export")
     assert contract["flip_averaging"].startswith("none")
