@@ -30,6 +30,12 @@ def _format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
+def second_accuracy_label(report: TrainingReport) -> str:
+    """What ``accuracy_without_tta`` measures: the served model without its flips, or (for a model served
+    without them) the float32 Keras model before LiteRT conversion."""
+    return "Accuracy without TTA" if report.flip_tta else "Float32 model, no TTA"
+
+
 def model_card(report: TrainingReport | None, error: str | None = None) -> None:
     """Parameters, PublicTest accuracy and how the model in use was trained, from its report."""
     path = model_path()
@@ -45,8 +51,7 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
         tta = " (flip TTA)" if report.flip_tta else " (no TTA)"
         columns[0].metric(f"{split} accuracy{tta}", f"{report.accuracy:.1%}")
         if report.accuracy_without_tta is not None:
-            label = "Accuracy without TTA" if report.flip_tta else "Float32 model, no TTA"
-            columns[1].metric(label, f"{report.accuracy_without_tta:.1%}")
+            columns[1].metric(second_accuracy_label(report), f"{report.accuracy_without_tta:.1%}")
         columns[2].metric("Parameters", f"{report.parameters:,}")
         members = config.get("ensemble")
         if members:
@@ -90,7 +95,8 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             )
         if members:
             st.caption(
-                f"An ensemble: the mean of {len(members)} models' probabilities. On {split}: "
+                f"An ensemble: the mean of {len(members)} models' probabilities. On {split}, each alone "
+                "(LiteRT, with flip TTA, as its training measured it): "
                 + "; ".join(f"`{Path(m['file']).name}` {m['accuracy_lite']:.2%}" for m in members)
                 + f"; together {report.accuracy:.2%}."
             )

@@ -11,6 +11,7 @@ from components.charts import confusion_figure, learning_curves_figure, reliabil
 from components.data_picker import LoadedData, data_picker, labelled_splits
 from components.images import enlarge
 from components.model import get_classifier, load_report, model_path, model_version, predict_in_batches
+from components.model_card import second_accuracy_label
 from components.page import page_header
 from components.saliency import SALIENCY_HELP, saliency_images
 from components.text import escape_markdown
@@ -100,7 +101,7 @@ top[1].metric("Faces", f"{metrics.get('samples', int(np.sum(metrics['confusion_m
 per_class = pd.DataFrame(metrics["per_class"]).T.reindex(list(EMOTIONS))
 top[2].metric("Macro F1", f"{per_class['f1'].mean():.3f}")
 if result is None and report.accuracy_without_tta is not None:
-    top[3].metric("Accuracy without TTA", f"{report.accuracy_without_tta:.1%}")
+    top[3].metric(second_accuracy_label(report), f"{report.accuracy_without_tta:.1%}")
 
 
 # ---------------------------------------------------------------- confusion matrix
