@@ -165,12 +165,14 @@ def _write_product_model(members: list[str], args: argparse.Namespace) -> int:
     report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta)
     tta = "flip TTA" if report.flip_tta else "no TTA"
     config = report.config
-    for member in config.get("ensemble", [config.get("source")]):
-        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%}")
-    smoothing = config["input_smoothing"]
-    print(f"input smoothing on PublicTest ({tta}): " + ", ".join(
-        f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})" for row in smoothing["grid"]))
-    print(f"chosen sigma {smoothing['sigma']:g} (lowest log-loss)")
+    networks = config.get("ensemble") or [{**config["source"], "input_smoothing": config["input_smoothing"]}]
+    for member in networks:
+        smoothing = member["input_smoothing"]
+        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%} (flip TTA, as trained)")
+        print(f"  input smoothing on PublicTest ({tta}): " + ", ".join(
+            f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})"
+            for row in smoothing["grid"]))
+        print(f"  chosen sigma {smoothing['sigma']:g} (lowest log-loss)")
     print(f"model written to {os.path.join(args.out, report.model_file)}")
     print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, {tta}), "
           f"{report.accuracy_without_tta:.2%} without TTA (Keras)")

@@ -1,12 +1,13 @@
 """The product model from trained networks (one, or an ensemble of several) and its report, written together.
 Owns write_ensemble.
 
-Trained networks become the product's model in one step: the input smoothing's width is fitted on
+Trained networks become the product's model in one step: each network's input smoothing width is fitted on
 PublicTest (:mod:`core.evaluation.smoothing_fit`), the networks are averaged when there are several,
 and the result is measured the way the product runs it (LiteRT, int8 weights, with or without flip TTA, which
 the model then keeps) and calibrated as a whole. The report uses training's report.json schema: an ensemble
-lists its members under ``config["ensemble"]``; a single network keeps its own training report's
-configuration and history. Both record the smoothing under ``config["input_smoothing"]``.
+lists its members under ``config["ensemble"]``, each with its own fitted smoothing, and their widths under
+``config["input_smoothing"]["sigmas"]``; a single network keeps its own training report's configuration and
+history, with its smoothing under ``config["input_smoothing"]``.
 """
 
 from __future__ import annotations
@@ -55,23 +56,26 @@ def write_ensemble(
         members.append(member)
         described.append({"file": str(path), "sha256": file_sha256(path), "parameters": int(member.count_params()),
                           "accuracy_lite": metrics["accuracy"]})
-    sigma, grid = fit_input_smoothing(members, validation, flip_tta=flip_tta)
-    model = with_members_smoothed(members, sigma)
+    widths, grids = fit_input_smoothing(members, validation, flip_tta=flip_tta)
+    model = with_members_smoothed(members, widths)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
     lite, calibration = measure_saved_model(model, out, validation, flip_tta)
     tta = "flip TTA" if flip_tta else "no TTA"
-    what = f"ensemble of {len(members)}" if len(members) > 1 else f"input smoothing {sigma:g}"
+    what = f"ensemble of {len(members)}" if len(members) > 1 else f"input smoothing {widths[0]:g}"
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})",
     )
-    smoothing = {"sigma": sigma, "fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}", "grid": grid}
+    fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, each network alone"}
     if len(members) > 1:
-        trained = {"config": {"ensemble": described, "input_smoothing": smoothing},
+        for member, sigma, grid in zip(described, widths, grids, strict=True):
+            member["input_smoothing"] = {"sigma": sigma, "grid": grid}
+        trained = {"config": {"ensemble": described, "input_smoothing": {"sigmas": widths, **fitted}},
                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     else:
+        smoothing = {"sigma": widths[0], **fitted, "grid": grids[0]}
         trained = _training_record(Path(member_files[0]))
         trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing}
     report = TrainingReport(

@@ -80,6 +80,17 @@ class TrainingReport:
         return {"accuracy": self.accuracy, "samples": self.samples, "per_class": self.per_class,
                 "confusion_matrix": self.confusion_matrix}
 
+    @property
+    def smoothing_widths(self) -> list[float]:
+        """Each network's input blur in pixels (one per member of an ensemble); empty when none was fitted.
+        Ensembles made before each member had its own width record one ``sigma`` for all."""
+        smoothing = self.config.get("input_smoothing") or {}
+        if "sigmas" in smoothing:
+            return [float(sigma) for sigma in smoothing["sigmas"]]
+        if not smoothing.get("sigma"):
+            return []
+        return [float(smoothing["sigma"])] * len(self.config.get("ensemble") or [None])
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, ``version`` first."""
         fields = dataclasses.asdict(self)

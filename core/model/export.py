@@ -24,7 +24,7 @@ from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
 from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration, serves_flip_tta
 from core.model.classifier import EmotionClassifier, load_keras_model
 from core.model.lite import LiteRunner, to_tflite
-from core.model.smoothing import input_smoothing_sigma
+from core.model.smoothing import input_smoothing_sigmas
 from core.vision.crop import DEFAULT_MARGIN, to_model_input
 
 TFLITE_FILE = "emotion_cnn.tflite"
@@ -89,7 +89,7 @@ def export_model(
     model = load_keras_model(model_path)
     flip_tta = serves_flip_tta(calibration)
     classifier = EmotionClassifier(model, flip_tta=flip_tta)
-    sigma = input_smoothing_sigma(model)
+    widths = input_smoothing_sigmas(model)
     graph = calibrated_probabilities(classifier, temperature)
     content = to_tflite(graph, quantize=int8)
     (out / TFLITE_FILE).write_bytes(content)
@@ -107,8 +107,7 @@ def export_model(
             f"{DEFAULT_MARGIN:.0%} per side, area interpolation when shrinking (core/vision/crop.py)",
         },
         "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": EMOTIONS},
-        "input_smoothing": (f"inside: a 3x3 Gaussian blur of sigma {sigma:g} px, borders reflected; do not blur again"
-                            if sigma else "none"),
+        "input_smoothing": (_smoothing_contract(widths) if any(widths) else "none"),
         "flip_averaging": ("inside: the mean of the face's and its mirror image's probabilities" if flip_tta
                            else "none: the model is calibrated and served on the face alone"),
         "temperature": temperature,
@@ -125,3 +124,10 @@ def export_model(
         contract["parity"] = {"split": PUBLIC_TEST, **parity(content, classifier, temperature, public)}
         (out / PARITY_FILE).write_text(json.dumps(contract["parity"], indent=2) + "\n")
     return contract
+
+
+def _smoothing_contract(widths: list[float]) -> str:
+    """What the contract says about the blur inside the file, one width per network."""
+    sigma = (f"sigma {widths[0]:g} px" if len(set(widths)) == 1
+             else "sigma " + ", ".join(f"{width:g}" for width in widths) + " px, one per network")
+    return f"inside: a 3x3 Gaussian blur of {sigma}, borders reflected; do not blur again"

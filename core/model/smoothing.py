@@ -1,5 +1,5 @@
 """Input smoothing: a fixed Gaussian blur in front of a trained network, matching what it saw in training.
-Owns InputSmoothing, with_input_smoothing, input_smoothing_sigma and SMOOTHING_LAYER.
+Owns InputSmoothing, with_input_smoothing, input_smoothing_sigmas and SMOOTHING_LAYER.
 
 Training shows the network only resampled faces: the random translation, rotation and zoom layers
 each interpolate bilinearly, which blurs every training face a little. Test faces come unresampled,
@@ -50,15 +50,13 @@ class InputSmoothing(layers.Layer):
         return {**super().get_config(), "sigma": self.sigma}
 
 
-def input_smoothing_sigma(model: keras.Model) -> float:
-    """The width of the model's input smoothing; 0 when it has none. An ensemble's is its members' (``ensemble``
-    gives them one width), read from the first member that has one."""
-    for layer in model.layers:
-        if isinstance(layer, InputSmoothing):
-            return layer.sigma
-        if isinstance(layer, keras.Model) and (sigma := input_smoothing_sigma(layer)):
-            return sigma
-    return 0.0
+def input_smoothing_sigmas(model: keras.Model) -> list[float]:
+    """The width of each network's input smoothing, 0 for a network without one: one entry for a single
+    network, one per member, in order, for an ensemble (``ensemble`` fits each member's width alone)."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if members:
+        return [sigma for member in members for sigma in input_smoothing_sigmas(member)]
+    return [next((layer.sigma for layer in model.layers if isinstance(layer, InputSmoothing)), 0.0)]
 
 
 def with_input_smoothing(model: keras.Model, sigma: float) -> keras.Model:

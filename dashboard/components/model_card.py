@@ -86,12 +86,15 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"This app runs the model converted to LiteRT with int8 weights, {served}: "
                 f"{report.accuracy_lite:.2%} on {split}{versus}."
             )
-        smoothing = config.get("input_smoothing")
-        if smoothing and smoothing.get("sigma"):
+        widths = report.smoothing_widths
+        if any(widths):
+            fitted_on = config["input_smoothing"].get("fitted_on", split)
+            blur = (f"the model blurs each face with a 3x3 Gaussian (sigma {widths[0]:g} px) before its network"
+                    if len(set(widths)) == 1 else "each network first blurs the face with a 3x3 Gaussian of its own "
+                    "width (sigma " + ", ".join(f"{sigma:g}" for sigma in widths) + " px, in member order)")
             st.caption(
-                f"Input smoothing: the model blurs each face with a 3x3 Gaussian (sigma {smoothing['sigma']:g} px) "
-                "before its network, because training only ever showed the network resampled, slightly blurred "
-                f"faces. The width was chosen on {smoothing.get('fitted_on', split)} by log-loss."
+                f"Input smoothing: {blur}, because training only ever showed the network resampled, slightly "
+                f"blurred faces. The width was chosen on {fitted_on} by log-loss."
             )
         if members:
             st.caption(

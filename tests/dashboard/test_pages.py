@@ -69,7 +69,9 @@ def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data
     served = "with flip TTA" if report.flip_tta else "without flip TTA"
     assert f"int8 weights, {served}" in texts(app.caption)
     assert f"{report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
-    assert f"sigma {report.config['input_smoothing']['sigma']:g} px" in texts(app.caption)  # the shipped model's blur
+    widths = [f"{sigma:g}" for sigma in report.smoothing_widths]
+    shown = widths[0] if len(set(widths)) == 1 else ", ".join(widths)
+    assert f"(sigma {shown} px" in texts(app.caption)  # the shipped model's blur, each network's
 
 
 def test_home_reports_a_data_set_found_through_the_environment(open_page, monkeypatch, tmp_path):

@@ -40,6 +40,22 @@ def test_a_minimal_report_fills_the_optional_fields():
                "accuracy": 0.5, "samples": 2, "per_class": {}, "confusion_matrix": []}
     report = TrainingReport.from_dict(minimal)
     assert report.best_epoch is None and report.history == {} and report.config == {}
+    assert report.smoothing_widths == []
+
+
+@pytest.mark.parametrize(
+    ("config", "widths"),
+    [
+        ({"input_smoothing": {"sigma": 0.6}}, [0.6]),  # one network
+        ({"ensemble": [{}, {}, {}], "input_smoothing": {"sigmas": [0.6, 0.6, 0.45]}}, [0.6, 0.6, 0.45]),
+        ({"ensemble": [{}, {}], "input_smoothing": {"sigma": 0.6}}, [0.6, 0.6]),  # one width for all, as first made
+        ({"input_smoothing": {"sigma": 0.0}}, []),  # fitted, and the network wanted none
+    ],
+)
+def test_the_report_gives_each_networks_blur(config, widths):
+    minimal = {"model_file": "m.keras", "parameters": 1, "evaluated_on": "PublicTest", "flip_tta": False,
+               "accuracy": 0.5, "samples": 2, "per_class": {}, "confusion_matrix": [], "config": config}
+    assert TrainingReport.from_dict(minimal).smoothing_widths == widths
 
 
 @pytest.mark.parametrize(

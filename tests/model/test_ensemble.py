@@ -60,14 +60,34 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     ensemble = load_keras_model(out / "emotion_cnn.keras")
     members = ensemble_members(ensemble)
     assert len(members) == 2
-    from core.model.smoothing import input_smoothing_sigma
+    from core.model.smoothing import input_smoothing_sigmas
 
-    sigma = report["config"]["input_smoothing"]["sigma"]  # fitted for the ensemble as a whole, carried by each member
-    assert [input_smoothing_sigma(member) for member in members] == [sigma, sigma]
-    assert input_smoothing_sigma(ensemble) == sigma  # what export's contract states
+    widths = report["config"]["input_smoothing"]["sigmas"]  # each member's own, carried by that member
+    for member, width in zip(report["config"]["ensemble"], widths, strict=True):
+        grid = member["input_smoothing"]["grid"]
+        assert member["input_smoothing"]["sigma"] == width == min(grid, key=lambda row: row["log_loss"])["sigma"]
+    assert [input_smoothing_sigmas(member) for member in members] == [[width] for width in widths]
+    assert input_smoothing_sigmas(ensemble) == widths  # what export's contract states
     from core.model.lite import shipped_tflite
 
     assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None  # ready to copy to models/
+
+
+def test_each_member_gets_the_width_it_would_get_alone(public_faces):
+    from core.data import FerDataset
+    from core.evaluation.smoothing_fit import fit_input_smoothing
+
+    faces, labels = public_faces[0][:64], public_faces[1][:64]
+    validation = FerDataset(faces, labels, np.full(len(labels), "PublicTest"), "PublicTest")
+    members = [_member(6), _member(7)]
+    sigmas = (0.0, 0.5, 1.0)
+
+    widths, grids = fit_input_smoothing(members, validation, sigmas=sigmas, flip_tta=False)
+
+    alone = [fit_input_smoothing([member], validation, sigmas=sigmas, flip_tta=False) for member in members]
+    assert widths == [width for ([width], _) in alone]
+    assert grids == [grid for (_, [grid]) in alone]
+    assert grids[0] != grids[1]  # two networks, two curves: one width for both would fit neither alone
 
 
 def test_an_ensembles_saliency_is_the_mean_of_its_members_maps(public_faces):
@@ -111,7 +131,7 @@ def test_an_ensemble_served_without_flips_is_fitted_calibrated_shipped_and_loade
     report = json.loads((out / "report.json").read_text())
     sidecar = json.loads((out / "emotion_cnn.calibration.json").read_text())
     assert report["flip_tta"] is False and sidecar["flip_tta"] is False
-    assert report["config"]["input_smoothing"]["criterion"] == "log-loss, no TTA"
+    assert report["config"]["input_smoothing"]["criterion"] == "log-loss, no TTA, each network alone"
     assert shipped_tflite(model_file, flip_tta=False) is not None and shipped_tflite(model_file, flip_tta=True) is None
 
     served = EmotionClassifier.load(model_file)

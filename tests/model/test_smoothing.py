@@ -11,7 +11,7 @@ import pytest
 
 from core.model.architecture import build_model
 from core.model.classifier import EmotionClassifier, default_model_path, load_keras_model
-from core.model.smoothing import SMOOTHING_LAYER, InputSmoothing, input_smoothing_sigma, with_input_smoothing
+from core.model.smoothing import SMOOTHING_LAYER, InputSmoothing, input_smoothing_sigmas, with_input_smoothing
 
 
 def _network(seed: int, attention: bool = False) -> keras.Model:
@@ -34,7 +34,7 @@ def test_the_smoothed_model_is_the_network_on_opencv_blurred_faces(public_faces,
     smoothed = with_input_smoothing(network, 0.6)
 
     assert [layer.name for layer in smoothed.layers[:2]] == ["face", SMOOTHING_LAYER]
-    assert input_smoothing_sigma(smoothed) == 0.6 and input_smoothing_sigma(network) == 0.0
+    assert input_smoothing_sigmas(smoothed) == [0.6] and input_smoothing_sigmas(network) == [0.0]
     expected = network.predict(_blurred(faces, 0.6), verbose=0)
     np.testing.assert_allclose(smoothed.predict(faces, verbose=0), expected, atol=1e-5)
     assert np.abs(network.predict(faces, verbose=0) - expected).max() > 1e-4  # the blur changes the output
@@ -48,7 +48,7 @@ def test_a_new_width_replaces_the_blur_and_zero_removes_it(public_faces):
     wider = with_input_smoothing(smoothed, 0.9)
     plain = with_input_smoothing(smoothed, 0.0)
 
-    assert input_smoothing_sigma(wider) == 0.9 and len(wider.layers) == len(smoothed.layers)
+    assert input_smoothing_sigmas(wider) == [0.9] and len(wider.layers) == len(smoothed.layers)
     np.testing.assert_allclose(wider.predict(faces, verbose=0), network.predict(_blurred(faces, 0.9), verbose=0),
                                atol=1e-5)
     assert [layer.name for layer in plain.layers] == [layer.name for layer in network.layers]
@@ -64,7 +64,7 @@ def test_the_blur_survives_saving_and_the_litert_conversion(tmp_path, public_fac
     loaded = load_keras_model(path)
     lite = EmotionClassifier.from_model(loaded, flip_tta=False, model_file=path).predict_inputs(faces)
 
-    assert input_smoothing_sigma(loaded) == 0.7
+    assert input_smoothing_sigmas(loaded) == [0.7]
     expected = smoothed.predict(faces, verbose=0)
     np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, atol=1e-6)
     assert np.abs(lite - expected).max() < 0.02  # int8 weights, the same blur
@@ -102,7 +102,7 @@ def test_the_fit_finds_that_the_shipped_network_wants_its_faces_blurred(fer_fram
     faces = np.stack([np.array(row.split(), dtype=np.uint8).reshape(48, 48) for row in public["pixels"]])
     validation = FerDataset(faces, public["emotion"].to_numpy(), public["Usage"].to_numpy(), "PublicTest")
 
-    sigma, grid = fit_input_smoothing([network], validation, sigmas=(0.0, 0.6))
+    [sigma], [grid] = fit_input_smoothing([network], validation, sigmas=(0.0, 0.6))
 
     assert sigma == 0.6
     assert grid[1]["log_loss"] < grid[0]["log_loss"] - 0.02 and grid[1]["accuracy"] > grid[0]["accuracy"]
@@ -120,7 +120,7 @@ def test_the_smooth_command_keeps_the_training_record_and_ships_the_fitted_model
     smoothing = report["config"]["input_smoothing"]
     assert report["config"]["filters"] == source["config"]["filters"] and report["history"] == source["history"]
     assert smoothing["sigma"] == min(smoothing["grid"], key=lambda row: row["log_loss"])["sigma"]
-    assert input_smoothing_sigma(load_keras_model(out / "emotion_cnn.keras")) == smoothing["sigma"]
+    assert input_smoothing_sigmas(load_keras_model(out / "emotion_cnn.keras")) == [smoothing["sigma"]]
     assert report["accuracy_lite"] == report["accuracy"] and report["calibration"]["temperature"] > 0
     from core.model.lite import shipped_tflite
 
