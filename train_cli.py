@@ -168,11 +168,12 @@ def _write_product_model(members: list[str], args: argparse.Namespace) -> int:
     networks = config.get("ensemble") or [{**config["source"], "input_smoothing": config["input_smoothing"]}]
     for member in networks:
         smoothing = member["input_smoothing"]
-        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%} (flip TTA, as trained)")
-        print(f"  input smoothing on PublicTest ({tta}): " + ", ".join(
+        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%} (flip TTA, as given)")
+        print(f"  input smoothing on PublicTest, alone ({tta}): " + ", ".join(
             f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})"
             for row in smoothing["grid"]))
-        print(f"  chosen sigma {smoothing['sigma']:g} (lowest log-loss)")
+    widths = ", ".join(f"{sigma:g}" for sigma in report.smoothing_widths) or "0"
+    print(f"chosen sigma {widths} (lowest log-loss of the model's output)")
     print(f"model written to {os.path.join(args.out, report.model_file)}")
     print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, {tta}), "
           f"{report.accuracy_without_tta:.2%} without TTA (Keras)")

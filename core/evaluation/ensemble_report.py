@@ -68,7 +68,7 @@ def write_ensemble(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
         f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})",
     )
-    fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, each network alone"}
+    fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, the widths chosen together"}
     if len(members) > 1:
         for member, sigma, grid in zip(described, widths, grids, strict=True):
             member["input_smoothing"] = {"sigma": sigma, "grid": grid}

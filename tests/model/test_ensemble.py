@@ -60,12 +60,13 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     ensemble = load_keras_model(out / "emotion_cnn.keras")
     members = ensemble_members(ensemble)
     assert len(members) == 2
+    from core.evaluation.smoothing_fit import SIGMAS
     from core.model.smoothing import input_smoothing_sigmas
 
     widths = report["config"]["input_smoothing"]["sigmas"]  # each member's own, carried by that member
     for member, width in zip(report["config"]["ensemble"], widths, strict=True):
-        grid = member["input_smoothing"]["grid"]
-        assert member["input_smoothing"]["sigma"] == width == min(grid, key=lambda row: row["log_loss"])["sigma"]
+        assert member["input_smoothing"]["sigma"] == width
+        assert [row["sigma"] for row in member["input_smoothing"]["grid"]] == list(SIGMAS)  # its curve alone
     assert [input_smoothing_sigmas(member) for member in members] == [[width] for width in widths]
     assert input_smoothing_sigmas(ensemble) == widths  # what export's contract states
     from core.model.lite import shipped_tflite
@@ -73,9 +74,14 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None  # ready to copy to models/
 
 
-def test_each_member_gets_the_width_it_would_get_alone(public_faces):
+def test_the_members_widths_are_the_combination_whose_average_fits_best(public_faces):
+    """Each member may get its own width; they are chosen together, by the log-loss of the model's own output."""
+    from itertools import product
+
     from core.data import FerDataset
-    from core.evaluation.smoothing_fit import fit_input_smoothing
+    from core.evaluation.metrics import evaluate
+    from core.evaluation.smoothing_fit import fit_input_smoothing, with_members_smoothed
+    from core.model.calibration import log_loss
 
     faces, labels = public_faces[0][:64], public_faces[1][:64]
     validation = FerDataset(faces, labels, np.full(len(labels), "PublicTest"), "PublicTest")
@@ -84,10 +90,15 @@ def test_each_member_gets_the_width_it_would_get_alone(public_faces):
 
     widths, grids = fit_input_smoothing(members, validation, sigmas=sigmas, flip_tta=False)
 
-    alone = [fit_input_smoothing([member], validation, sigmas=sigmas, flip_tta=False) for member in members]
-    assert widths == [width for ([width], _) in alone]
-    assert grids == [grid for (_, [grid]) in alone]
-    assert grids[0] != grids[1]  # two networks, two curves: one width for both would fit neither alone
+    def model_log_loss(combination: tuple[float, ...]) -> float:
+        model = EmotionClassifier(with_members_smoothed(members, combination), flip_tta=False)
+        return log_loss(evaluate(model, validation)[1], labels)
+
+    scores = {combination: model_log_loss(combination) for combination in product(sigmas, repeat=2)}
+    assert model_log_loss(tuple(widths)) == pytest.approx(min(scores.values()), abs=1e-6)
+    assert len(set(scores.values())) > 1  # the widths matter, so the choice is a real one
+    alone = fit_input_smoothing(members[:1], validation, sigmas=sigmas, flip_tta=False)[1][0]
+    assert grids[0] == alone and grids[1] != grids[0]  # each member's own curve, for the report
 
 
 def test_an_ensembles_saliency_is_the_mean_of_its_members_maps(public_faces):
@@ -131,7 +142,7 @@ def test_an_ensemble_served_without_flips_is_fitted_calibrated_shipped_and_loade
     report = json.loads((out / "report.json").read_text())
     sidecar = json.loads((out / "emotion_cnn.calibration.json").read_text())
     assert report["flip_tta"] is False and sidecar["flip_tta"] is False
-    assert report["config"]["input_smoothing"]["criterion"] == "log-loss, no TTA, each network alone"
+    assert report["config"]["input_smoothing"]["criterion"] == "log-loss, no TTA, the widths chosen together"
     assert shipped_tflite(model_file, flip_tta=False) is not None and shipped_tflite(model_file, flip_tta=True) is None
 
     served = EmotionClassifier.load(model_file)
