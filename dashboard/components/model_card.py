@@ -22,9 +22,7 @@ def _format_when(stamp: str | None) -> str:
         return stamp
 
 
-def _format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "an unknown time"
+def _format_duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
@@ -63,8 +61,10 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
         trained_on = report.split_sizes.get(report.training_split)
         data = Path(report.data_file or "").name or "FER-2013"
         sha = report.data_sha256 or ""
-        text = (f"Trained **{_format_when(report.finished)}** in "
-                f"{_format_duration(report.training_seconds)} on `{data}`")
+        when = _format_when(report.finished)
+        took = f" in {_format_duration(report.training_seconds)}" if report.training_seconds is not None else ""
+        text = (f"Assembled **{when}** from networks trained on `{data}`" if members
+                else f"Trained **{when}**{took} on `{data}`")
         if sha:
             text += f" (sha256 `{sha[:12]}…`)"
         if isinstance(trained_on, int):

@@ -66,6 +66,8 @@ def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data
     assert "FER2013_PATH" in texts(app.info)
     assert {"Live webcam", "Photo", "Dataset explorer", "Evaluation"} <= {link.value for link in app.page_link}
     assert "Model loaded and ready" in texts(app.caption)
+    made = "from networks trained on" if report.config.get("ensemble") else "Trained **"
+    assert made in texts(app.markdown) and "unknown" not in texts(app.markdown)
     served = "with flip TTA" if report.flip_tta else "without flip TTA"
     assert f"int8 weights, {served}" in texts(app.caption)
     assert f"{report.accuracy_lite:.2%} on PublicTest" in texts(app.caption)
