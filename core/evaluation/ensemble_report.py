@@ -5,7 +5,8 @@ Trained networks become the product's model in one step: each network's input sm
 PublicTest (:mod:`core.evaluation.smoothing_fit`), the networks are averaged when there are several,
 and the result is measured the way the product runs it (LiteRT, int8 weights, with or without flip TTA, which
 the model then keeps) and calibrated as a whole. The report uses training's report.json schema: an ensemble
-lists its members under ``config["ensemble"]``, each with its own fitted smoothing, and their widths under
+lists its members under ``config["ensemble"]``, each with its own fitted smoothing and (when its training report
+is at hand) its training record under ``"training"``, and their widths under
 ``config["input_smoothing"]["sigmas"]``; a single network keeps its own training report's configuration and
 history, with its smoothing under ``config["input_smoothing"]``.
 """
@@ -69,14 +70,18 @@ def write_ensemble(
         f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})",
     )
     fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, the widths chosen together"}
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if len(members) > 1:
-        for member, sigma, grid in zip(described, widths, grids, strict=True):
+        for member, path, sigma, grid in zip(described, member_files, widths, grids, strict=True):
             member["input_smoothing"] = {"sigma": sigma, "grid": grid}
+            training = _training_record(Path(path))
+            if training:
+                member["training"] = training
         trained = {"config": {"ensemble": described, "input_smoothing": {"sigmas": widths, **fitted}},
-                   "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                   "finished": finished}
     else:
         smoothing = {"sigma": widths[0], **fitted, "grid": grids[0]}
-        trained = _training_record(Path(member_files[0]))
+        trained = {"finished": finished, **_training_record(Path(member_files[0]))}
         trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing}
     report = TrainingReport(
         model_file=MODEL_FILE,
@@ -98,9 +103,14 @@ def write_ensemble(
 
 
 def _training_record(model_file: Path) -> dict:
-    """The training fields of the report beside ``model_file``; only the finishing time when it has none."""
-    try:
-        source = read_report(model_file.parent / REPORT_FILE).to_dict()
-    except (FileNotFoundError, ValueError):
-        return {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    return {name: source[name] for name in TRAINING_FIELDS if source.get(name) is not None}
+    """The training fields of ``model_file``'s own report: ``<name>.report.json`` beside it (a network kept under
+    its own name), else the report.json of the training folder it sits in; empty when it has neither."""
+    for candidate in (model_file.with_suffix(".report.json"), model_file.parent / REPORT_FILE):
+        try:
+            source = read_report(candidate).to_dict()
+        except FileNotFoundError:
+            continue
+        except ValueError:
+            return {}
+        return {name: source[name] for name in TRAINING_FIELDS if source.get(name) is not None}
+    return {}

@@ -28,6 +28,12 @@ def _format_duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
+def _epochs(member: dict) -> str:
+    """An ensemble member's training length (" after N epochs") when its record came with it, else nothing."""
+    epochs = (member.get("training") or {}).get("epochs_run")
+    return f" after {epochs} epochs" if epochs else ""
+
+
 def second_accuracy_label(report: TrainingReport) -> str:
     """What ``accuracy_without_tta`` measures: the served model without its flips, or (for a model served
     without them) the float32 Keras model before LiteRT conversion."""
@@ -100,7 +106,7 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             st.caption(
                 f"An ensemble: the mean of {len(members)} models' probabilities. On {split}, each alone "
                 "(LiteRT, with flip TTA, as its training measured it): "
-                + "; ".join(f"`{Path(m['file']).name}` {m['accuracy_lite']:.2%}" for m in members)
+                + "; ".join(f"`{Path(m['file']).name}` {m['accuracy_lite']:.2%}{_epochs(m)}" for m in members)
                 + f"; together {report.accuracy:.2%}."
             )
         elif config:

@@ -4,6 +4,8 @@ The page holds the layout; metrics are :mod:`core.evaluation.metrics`, figures :
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -49,6 +51,16 @@ def evaluate_split(loaded: LoadedData, split: str) -> dict:
     return {"model_key": model_key, "data_key": loaded.key, "source": loaded.label, "split": split,
             "metrics": metrics, "probabilities": probabilities, "labels": labels, "images": images,
             "ece_if_perfect": ece_sampling_noise(probabilities)}
+
+
+def _curves(history: dict, best_epoch: int | None, exported: int | None, key: str) -> None:
+    """One network's training against PublicTest per epoch, and which epoch's weights it holds."""
+    st.plotly_chart(learning_curves_figure(pd.DataFrame(history), best_epoch), key=key)
+    kept = (f"the network holds epoch {exported}'s weights" + (" (`--export last`)" if exported != best_epoch
+            else "") if exported else "which epoch's weights the network holds is not recorded")
+    st.caption(f"Training vs PublicTest per epoch. PublicTest is the selection split (early stopping and the best "
+               f"epoch are judged on it), not a held-out test. Dotted line: the best PublicTest epoch "
+               f"({best_epoch or '?'}); {kept}.")
 
 
 # ---------------------------------------------------------------- sidebar: recompute on a data set
@@ -193,15 +205,16 @@ st.dataframe(table, column_config={
 
 # ---------------------------------------------------------------- learning curves
 st.subheader("Learning curves")
-history = report.history if report is not None else None
-if not history or not history.get("epoch"):
-    st.caption("The report has no training history.")
+members = [(Path(member["file"]).stem, member["training"]) for member in (report.config.get("ensemble") or [])
+           if member.get("training", {}).get("history", {}).get("epoch")] if report is not None else []
+if report is not None and report.history.get("epoch"):
+    _curves(report.history, report.best_epoch, report.exported_epoch, "evaluation_curves")
+elif members:
+    st.caption(f"An ensemble has no training of its own: each of its {len(members)} networks with a training record "
+               "was trained alone, as below.")
+    for tab, (name, training) in zip(st.tabs([name for name, _ in members]), members, strict=True):
+        with tab:
+            _curves(training["history"], training.get("best_epoch"), training.get("exported_epoch"),
+                    f"evaluation_curves_{name}")
 else:
-    figure = learning_curves_figure(pd.DataFrame(history), report.best_epoch)
-    st.plotly_chart(figure, key="evaluation_curves")
-    exported = report.exported_epoch
-    kept = (f"the model holds epoch {exported}'s weights" + (" (`--export last`)" if exported != report.best_epoch
-            else "") if exported else "which epoch's weights the model holds is not recorded")
-    st.caption(f"Training vs PublicTest per epoch. PublicTest is the selection split (early stopping and the best "
-               f"epoch are judged on it), not a held-out test. Dotted line: the best PublicTest epoch "
-               f"({report.best_epoch or '?'}); {kept}.")
+    st.caption("The report has no training history.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
 import sys
 
@@ -233,6 +234,31 @@ def test_evaluation_shows_the_shipped_report(open_page, no_data, report):
     assert list(table.index[:7]) == list(EMOTIONS)
     assert table.loc["Happy", "f1"] == pytest.approx(report.per_class["Happy"]["f1"])
     assert len(app.get("plotly_chart")) >= 2  # the confusion matrix and the learning curves
+
+
+def test_an_ensembles_pages_show_each_members_own_training(open_page, no_data, monkeypatch, tmp_path, report):
+    """An ensemble was never trained as one: its learning curves are its members', from their training records."""
+    history = {"epoch": [0, 1, 2], "loss": [1.8, 1.4, 1.2], "accuracy": [0.3, 0.5, 0.6],
+               "val_loss": [1.7, 1.5, 1.4], "val_accuracy": [0.35, 0.45, 0.5]}
+    ensemble = [{"file": "runs/members/first.keras", "accuracy_lite": 0.6,
+                 "training": {"history": history, "epochs_run": 3, "best_epoch": 3, "exported_epoch": 3}},
+                {"file": "runs/members/second.keras", "accuracy_lite": 0.6},  # no training report at hand
+                {"file": "runs/members/third.keras", "accuracy_lite": 0.6,
+                 "training": {"history": history, "best_epoch": 3, "exported_epoch": 2}}]
+    written = {**report.to_dict(), "history": {}, "config": {"ensemble": ensemble}}
+    (tmp_path / "report.json").write_text(json.dumps(written))
+    monkeypatch.setenv("FER_MODEL_PATH", str(tmp_path / "emotion_cnn.keras"))
+
+    app = open_page("pages/4_Evaluation.py")
+
+    no_exception(app)
+    assert [tab.label for tab in app.tabs] == ["first", "third"]
+    assert "The report has no training history." not in texts(app.caption)
+    assert "epoch 2's weights (`--export last`)" in texts(app.caption)  # the third member's, not the first's
+    curves = [chart for chart in app.get("plotly_chart") if "evaluation_curves_" in chart.proto.id]
+    assert len(curves) == 2
+    card = texts(open_page().caption)  # the model card says how long each member trained, where it knows
+    assert "`first.keras` 60.00% after 3 epochs; `second.keras` 60.00%;" in card
 
 
 def test_evaluation_recomputes_on_a_chosen_file_and_shows_cell_faces(open_page, monkeypatch, small_csv, public_rows,

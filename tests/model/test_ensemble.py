@@ -48,12 +48,21 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     for seed in (1, 2):
         paths.append(tmp_path / f"member{seed}.keras")
         _member(seed).save(paths[-1])
+    history = {"epoch": [0, 1], "loss": [1.9, 1.6], "accuracy": [0.3, 0.4], "val_loss": [1.8, 1.7],
+               "val_accuracy": [0.3, 0.35]}
+    trained = {"model_file": "emotion_cnn.keras", "parameters": 1, "evaluated_on": "PublicTest", "flip_tta": True,
+               "accuracy": 0.35, "samples": 150, "per_class": {}, "confusion_matrix": [], "history": history,
+               "epochs_run": 2, "best_epoch": 2, "exported_epoch": 2, "config": {"seed": 1}}
+    (tmp_path / "member1.report.json").write_text(json.dumps(trained))  # the first member's own training report
     out = tmp_path / "ensemble"
 
     assert train_cli.main(["ensemble", *map(str, paths), "--data", str(small_csv), "--out", str(out)]) == 0
 
     report = json.loads((out / "report.json").read_text())
     assert [member["file"] for member in report["config"]["ensemble"]] == [str(path) for path in paths]
+    first, second = report["config"]["ensemble"]
+    assert first["training"]["history"] == history and first["training"]["config"] == {"seed": 1}
+    assert "training" not in second  # no report at hand: nothing invented
     assert report["evaluated_on"] == "PublicTest" and report["samples"] == 150
     assert (out / "emotion_cnn.calibration.json").is_file() and (out / "confusion_matrix.png").is_file()
     assert report["calibration"]["temperature"] > 0  # the ensemble is calibrated as a whole, as training's models are
