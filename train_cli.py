@@ -207,9 +207,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"ECE {calibration['ece_before']:.2%} -> {calibration['ece_after']:.2%} calibrated "
           f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins); a perfectly calibrated model "
           f"would measure {noise['mean']:.2%} on these faces ({noise['p5']:.2%}-{noise['p95']:.2%})")
+    result = {"split": name, **metrics, "calibration": calibration}
+    if args.against:
+        from core.evaluation.paired import paired_comparison
+
+        other = EmotionClassifier.load(args.against, flip_tta=_flip_tta(args), backend=args.backend)
+        other_metrics, other_probabilities = evaluate(other, split)
+        paired = paired_comparison(split.labels, probabilities.argmax(axis=1), other_probabilities.argmax(axis=1))
+        print(f"against {args.against}: {other_metrics['accuracy']:.2%}; right only with this model on "
+              f"{paired['only_this']} faces, only with the other on {paired['only_other']} "
+              f"(exact McNemar test, p = {paired['p_value']:.3f})")
+        result["against"] = {"model": args.against, "accuracy": other_metrics["accuracy"], **paired}
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"split": name, **metrics, "calibration": calibration}, handle, indent=2)
+            json.dump(result, handle, indent=2)
     print(f"Accuracy on test set: {metrics['accuracy'] * 100:.2f}%")
     return 0
 
@@ -451,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(evaluate)
     _add_model_option(evaluate)
     evaluate.add_argument("--json", type=file_path, help="also write the metrics to this JSON file")
+    evaluate.add_argument("--against", metavar="MODEL",
+                          help="compare with another model on the same faces, face by face (exact McNemar test)")
     evaluate.add_argument(
         "--backend",
         choices=["lite", "keras"],  # core.model.classifier.BACKENDS, spelled out so --help needs no TensorFlow

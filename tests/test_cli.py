@@ -82,6 +82,36 @@ def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, 
     assert len(calibration["reliability"]["count"]) == calibration["bins"] == 15
 
 
+def test_evaluate_against_another_model_counts_the_faces_only_one_gets_right(smoke_run, small_csv, tmp_path, capsys):
+    from core.model.classifier import default_model_path
+
+    metrics_file = tmp_path / "metrics.json"
+    assert train_cli.main(["evaluate", "--data", str(small_csv), "--model", str(smoke_run / "emotion_cnn.keras"),
+                           "--against", str(default_model_path()), "--json", str(metrics_file)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    metrics = json.loads(metrics_file.read_text())
+    against = metrics["against"]
+    # the faces only one model gets right are the whole difference between the two accuracies
+    assert against["only_this"] - against["only_other"] == round((metrics["accuracy"] - against["accuracy"]) * 150)
+    assert against["only_other"] > against["only_this"]  # one epoch on a few hundred faces against the shipped model
+    assert 0 <= against["p_value"] < 0.05
+    assert f"only with the other on {against['only_other']} (exact McNemar test" in lines[-2]
+
+
+def test_paired_comparison_is_the_exact_mcnemar_test():
+    from math import comb
+
+    from core.evaluation.paired import paired_comparison
+
+    labels = np.zeros(20, dtype=int)
+    this = np.array([0] * 12 + [1] * 8)  # right on the first 12
+    other = np.array([0] * 3 + [1] * 9 + [0] + [1] * 7)  # right on 3 of those and on the 13th
+    paired = paired_comparison(labels, this, other)
+    assert (paired["only_this"], paired["only_other"]) == (9, 1)
+    assert paired["p_value"] == pytest.approx(2 * (comb(10, 0) + comb(10, 1)) / 2**10)  # 1 or fewer of 10, both tails
+    assert paired_comparison(labels, this, this) == {"only_this": 0, "only_other": 0, "p_value": 1.0}
+
+
 def test_evaluate_names_its_backend_and_both_agree(smoke_run, small_csv, capsys):
     model = str(smoke_run / "emotion_cnn.keras")
     accuracies = {}
