@@ -26,7 +26,6 @@ TARGETS = (
     ("single-face p50 (as served, live path)", ("latency", SERVED, "p50_ms"), "<=", 3.0, "ms"),
     ("640x480 one-face pipeline", ("pipeline", "one_face", "frames_per_s"), ">=", 30.0, "frames/s"),
     ("batch throughput as served", ("throughput", SERVED, "faces_per_s"), ">=", 500.0, "faces/s"),  # issue 10
-    ("batch throughput, no TTA", ("throughput", "tta_off", "faces_per_s"), ">=", 1000.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
     ("video file, one face, every frame (full runs: the 10-minute clip)", ("video", "long_clip", "speed_x_real_time"),
      ">=", 3.0, "video-s per wall-s"),
@@ -98,9 +97,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         g("fer", "ratios", f"throughput_{served_key(flip)}"),
     )
     add("throughput, flip TTA (faces/s)", _fmt(g("throughput", "tta_on", "faces_per_s")))
-    target_row(
-        "throughput, no TTA (faces/s)", "batch throughput, no TTA", fer_rate, g("fer", "ratios", "throughput_tta_off")
-    )
+    add("throughput, no TTA (faces/s)", _fmt(g("throughput", "tta_off", "faces_per_s")), _fmt(fer_rate),
+        _fmt(g("fer", "ratios", "throughput_tta_off"), 2))
     add("  float32 Keras model, flip TTA (faces/s)", _fmt(g("throughput", "keras_tta_on", "faces_per_s")))
     cores = g("flops", "peak", "cores") or 1
     for name, label in (("tta_on", "flip TTA"), ("tta_off", "no TTA")):
