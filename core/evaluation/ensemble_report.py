@@ -8,7 +8,9 @@ the model then keeps) and calibrated as a whole. The report uses training's repo
 lists its members under ``config["ensemble"]``, each with its own fitted smoothing and (when its training report
 is at hand) its training record under ``"training"``, and their widths under
 ``config["input_smoothing"]["sigmas"]``; a single network keeps its own training report's configuration and
-history, with its smoothing under ``config["input_smoothing"]``.
+history, with its smoothing under ``config["input_smoothing"]``. A model file that is itself an ensemble gives
+its members (so a network is added to a shipped ensemble by naming both files), each with the entry its report
+kept for it and ``"taken_from"`` the file.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +29,10 @@ from core.evaluation.report import REPORT_FILE, TrainingReport, measure_saved_mo
 from core.evaluation.smoothing_fit import fit_input_smoothing, with_members_smoothed
 from core.labels import PUBLIC_TEST, TRAINING
 from core.model.classifier import MODEL_FILE, EmotionClassifier, load_keras_model
+from core.model.ensemble import ensemble_members
+
+if TYPE_CHECKING:
+    import keras
 
 TRAINING_FIELDS = ("config", "history", "epochs_run", "best_epoch", "exported_epoch", "training_seconds", "finished")
 """What a single network's report keeps from its own training report."""
@@ -52,11 +59,10 @@ def write_ensemble(
                          f"found splits {data.splits}")
     members, described = [], []
     for path in member_files:
-        member = load_keras_model(path)
-        metrics, _ = evaluate(EmotionClassifier.from_model(member, model_file=path), validation)
-        members.append(member)
-        described.append({"file": str(path), "sha256": file_sha256(path), "parameters": int(member.count_params()),
-                          "accuracy_lite": metrics["accuracy"]})
+        for member, entry, cache_file in _networks(Path(path)):
+            metrics, _ = evaluate(EmotionClassifier.from_model(member, model_file=cache_file), validation)
+            members.append(member)
+            described.append({**entry, "parameters": int(member.count_params()), "accuracy_lite": metrics["accuracy"]})
     widths, grids = fit_input_smoothing(members, validation, flip_tta=flip_tta)
     model = with_members_smoothed(members, widths)
     model.save(out / MODEL_FILE)
@@ -72,16 +78,13 @@ def write_ensemble(
     fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, the widths chosen together"}
     finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if len(members) > 1:
-        for member, path, sigma, grid in zip(described, member_files, widths, grids, strict=True):
+        for member, sigma, grid in zip(described, widths, grids, strict=True):
             member["input_smoothing"] = {"sigma": sigma, "grid": grid}
-            training = _training_record(Path(path))
-            if training:
-                member["training"] = training
         trained = {"config": {"ensemble": described, "input_smoothing": {"sigmas": widths, **fitted}},
                    "finished": finished}
     else:
         smoothing = {"sigma": widths[0], **fitted, "grid": grids[0]}
-        trained = {"finished": finished, **_training_record(Path(member_files[0]))}
+        trained = {"finished": finished, **described[0].pop("training", {})}
         trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing}
     report = TrainingReport(
         model_file=MODEL_FILE,
@@ -102,15 +105,39 @@ def write_ensemble(
     return report
 
 
-def _training_record(model_file: Path) -> dict:
-    """The training fields of ``model_file``'s own report: ``<name>.report.json`` beside it (a network kept under
-    its own name), else the report.json of the training folder it sits in; empty when it has neither."""
+def _networks(path: Path) -> list[tuple[keras.Model, dict, Path | None]]:
+    """The networks in one model file, each with what is known of it and the file its LiteRT conversion may be
+    cached under. A single network is described by its file and its own training record; an ensemble (a network
+    being added to a shipped one) by its members, each with its entry in the ensemble's report when one is beside it.
+    """
+    model = load_keras_model(path)
+    inner = ensemble_members(model)
+    if len(inner) == 1:
+        entry = {"file": str(path), "sha256": file_sha256(path)}
+        training = _training_record(path)
+        return [(model, {**entry, "training": training} if training else entry, path)]
+    known = (_own_report(path) or {}).get("config", {}).get("ensemble") or []
+    if len(known) != len(inner):
+        known = [{"file": f"{path} (member {number})"} for number in range(1, len(inner) + 1)]
+    kept = ("file", "sha256", "training")
+    return [(member, {**{key: entry[key] for key in kept if key in entry}, "taken_from": str(path)}, None)
+            for member, entry in zip(inner, known, strict=True)]
+
+
+def _own_report(model_file: Path) -> dict | None:
+    """The report that came with ``model_file``: ``<name>.report.json`` beside it (a network kept under its own
+    name), else the report.json of the folder it sits in; None when it has neither or it is unreadable."""
     for candidate in (model_file.with_suffix(".report.json"), model_file.parent / REPORT_FILE):
         try:
-            source = read_report(candidate).to_dict()
+            return read_report(candidate).to_dict()
         except FileNotFoundError:
             continue
         except ValueError:
-            return {}
-        return {name: source[name] for name in TRAINING_FIELDS if source.get(name) is not None}
-    return {}
+            return None
+    return None
+
+
+def _training_record(model_file: Path) -> dict:
+    """The training fields of ``model_file``'s own report; empty when it has none."""
+    source = _own_report(model_file) or {}
+    return {name: source[name] for name in TRAINING_FIELDS if source.get(name) is not None}

@@ -82,6 +82,19 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
 
     assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None  # ready to copy to models/
 
+    # a third network added to the shipped ensemble: its members come out of the file, with what its report knew
+    third = tmp_path / "member3.keras"
+    _member(3).save(third)
+    bigger = tmp_path / "bigger"
+    assert train_cli.main(["ensemble", str(out / "emotion_cnn.keras"), str(third), "--data", str(small_csv),
+                           "--out", str(bigger)]) == 0
+    grown = json.loads((bigger / "report.json").read_text())["config"]["ensemble"]
+    assert [member["file"] for member in grown] == [str(path) for path in [*paths, third]]
+    assert [member.get("taken_from") for member in grown] == [str(out / "emotion_cnn.keras")] * 2 + [None]
+    assert grown[0]["training"]["history"] == history and "training" not in grown[1]
+    assert grown[0]["sha256"] == first["sha256"]  # the network's own file, as first recorded
+    assert len(ensemble_members(load_keras_model(bigger / "emotion_cnn.keras"))) == 3
+
 
 def test_the_members_widths_are_the_combination_whose_average_fits_best(public_faces):
     """Each member may get its own width; they are chosen together, by the log-loss of the model's own output."""
