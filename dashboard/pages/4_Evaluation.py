@@ -207,14 +207,17 @@ st.dataframe(table, column_config={
 st.subheader("Learning curves")
 members = [(Path(member["file"]).stem, member["training"]) for member in (report.config.get("ensemble") or [])
            if member.get("training", {}).get("history", {}).get("epoch")] if report is not None else []
+names = [name for name, _ in members]
+if len(set(names)) < len(names):  # networks from different folders, each saved as emotion_cnn.keras
+    names = [f"{number}. {name}" for number, name in enumerate(names, start=1)]
 if report is not None and report.history.get("epoch"):
     _curves(report.history, report.best_epoch, report.exported_epoch, "evaluation_curves")
 elif members:
     st.caption(f"An ensemble has no training of its own: each of its {len(members)} networks with a training record "
                "was trained alone, as below.")
-    for tab, (name, training) in zip(st.tabs([name for name, _ in members]), members, strict=True):
+    for number, (tab, (_, training)) in enumerate(zip(st.tabs(names), members, strict=True), start=1):
         with tab:
             _curves(training["history"], training.get("best_epoch"), training.get("exported_epoch"),
-                    f"evaluation_curves_{name}")
+                    f"evaluation_curves_{number}")
 else:
     st.caption("The report has no training history.")

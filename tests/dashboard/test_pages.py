@@ -245,7 +245,9 @@ def test_an_ensembles_pages_show_each_members_own_training(open_page, no_data, m
                  "training": {"history": history, "epochs_run": 3, "best_epoch": 3, "exported_epoch": 3}},
                 {"file": "runs/members/second.keras", "accuracy_lite": 0.6},  # no training report at hand
                 {"file": "runs/members/third.keras", "accuracy_lite": 0.6,
-                 "training": {"history": history, "best_epoch": 3, "exported_epoch": 2}}]
+                 "training": {"history": history, "best_epoch": 3, "exported_epoch": 2}},
+                {"file": "runs/sw41/third.keras", "accuracy_lite": 0.6,  # the same name from another folder
+                 "training": {"history": history, "best_epoch": 3, "exported_epoch": 3}}]
     written = {**report.to_dict(), "history": {}, "config": {"ensemble": ensemble}}
     (tmp_path / "report.json").write_text(json.dumps(written))
     monkeypatch.setenv("FER_MODEL_PATH", str(tmp_path / "emotion_cnn.keras"))
@@ -253,11 +255,11 @@ def test_an_ensembles_pages_show_each_members_own_training(open_page, no_data, m
     app = open_page("pages/4_Evaluation.py")
 
     no_exception(app)
-    assert [tab.label for tab in app.tabs] == ["first", "third"]
+    assert [tab.label for tab in app.tabs] == ["1. first", "2. third", "3. third"]
     assert "The report has no training history." not in texts(app.caption)
     assert "epoch 2's weights (`--export last`)" in texts(app.caption)  # the third member's, not the first's
     curves = [chart for chart in app.get("plotly_chart") if "evaluation_curves_" in chart.proto.id]
-    assert len(curves) == 2
+    assert len(curves) == 3
     card = texts(open_page().caption)  # the model card says how long each member trained, where it knows
     assert "`first.keras` 60.00% after 3 epochs; `second.keras` 60.00%;" in card
 
