@@ -191,6 +191,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.model.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.load(args.model, flip_tta=_flip_tta(args), backend=args.backend)
+    other = None  # loaded before any work, so that a wrong path fails at once
+    if args.against:
+        other = EmotionClassifier.load(args.against, flip_tta=_flip_tta(args), backend=args.backend)
     data = _load(args, "evaluate")
     split = data.evaluation_split()
     if len(split) == 0:
@@ -208,10 +211,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins); a perfectly calibrated model "
           f"would measure {noise['mean']:.2%} on these faces ({noise['p5']:.2%}-{noise['p95']:.2%})")
     result = {"split": name, **metrics, "calibration": calibration}
-    if args.against:
+    if other is not None:
         from core.evaluation.paired import paired_comparison
 
-        other = EmotionClassifier.load(args.against, flip_tta=_flip_tta(args), backend=args.backend)
         other_metrics, other_probabilities = evaluate(other, split)
         paired = paired_comparison(split.labels, probabilities.argmax(axis=1), other_probabilities.argmax(axis=1))
         print(f"against {args.against}: {other_metrics['accuracy']:.2%}; right only with this model on "

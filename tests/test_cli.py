@@ -147,6 +147,10 @@ def test_missing_model_and_bad_data_give_clear_errors(smoke_run, small_csv, tmp_
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     assert train_cli.main(["evaluate", "--data", str(small_csv), "--model", str(tmp_path / "broken.keras")]) == 2
     assert "not a readable Keras model" in capsys.readouterr().err
+    assert train_cli.main(["evaluate", "--data", str(small_csv), "--model", str(smoke_run / "emotion_cnn.keras"),
+                           "--against", str(tmp_path / "none.keras")]) == 2
+    failed = capsys.readouterr()
+    assert "model file not found" in failed.err and "evaluated on" not in failed.out  # before any work
     (tmp_path / "bad.csv").write_text("emotion,pixels\n9,1 2 3\n")
     assert train_cli.main(["evaluate", "--data", str(tmp_path / "bad.csv"),
                            "--model", str(smoke_run / "emotion_cnn.keras")]) == 2
