@@ -210,7 +210,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"ECE {calibration['ece_before']:.2%} -> {calibration['ece_after']:.2%} calibrated "
           f"(temperature {classifier.temperature:.3f}, {calibration['bins']} bins); a perfectly calibrated model "
           f"would measure {noise['mean']:.2%} on these faces ({noise['p5']:.2%}-{noise['p95']:.2%})")
-    result = {"split": name, **metrics, "calibration": calibration}
+    # ece and log_loss: of the calibrated probabilities, what the product shows; the block has both sides.
+    result = {"split": name, **metrics, "ece": calibration["ece_after"], "log_loss": calibration["log_loss_after"],
+              "calibration": calibration}
     if other is not None:
         from core.evaluation.paired import paired_comparison
 

@@ -80,6 +80,7 @@ def test_evaluate_prints_the_exact_summary_line(smoke_run, small_csv, tmp_path, 
         calibration
     )
     assert len(calibration["reliability"]["count"]) == calibration["bins"] == 15
+    assert metrics["ece"] == calibration["ece_after"] and metrics["log_loss"] == calibration["log_loss_after"]
 
 
 def test_evaluate_against_another_model_counts_the_faces_only_one_gets_right(smoke_run, small_csv, tmp_path, capsys):
