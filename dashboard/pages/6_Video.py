@@ -94,9 +94,10 @@ with shares_column:
                    icon=":material/search:")
     else:
         st.plotly_chart(shares_figure(summary), key="video_shares", config={"displayModeBar": False})
-        st.dataframe(shares_table(summary), hide_index=True, column_config={
-            emotion: st.column_config.ProgressColumn(emotion, format="percent", min_value=0, max_value=1)
-            for emotion in EMOTIONS})
+if summary["people"]:  # full width: twelve columns do not fit beside the player
+    st.dataframe(shares_table(summary), hide_index=True, column_config={
+        emotion: st.column_config.ProgressColumn(emotion, format="percent", min_value=0, max_value=1, width="small")
+        for emotion in EMOTIONS})
 
 st.subheader("Timeline")
 st.caption("One row per person, one square per analysed frame in the colour of its emotion. Click a square to "

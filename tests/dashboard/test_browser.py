@@ -202,6 +202,7 @@ def test_video_page_analyses_the_sample_clip(page, server):
     page.locator('[data-testid="stDownloadButton"]').nth(2).wait_for(timeout=60_000)  # the page's last element
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("video").count() == 1 and page.locator('[data-testid="stDownloadButton"]').count() == 3
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # each person's shares as a table
     screenshot(page, "video")  # drawn faces only: no FER image in the README copy
 
 
