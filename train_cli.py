@@ -386,10 +386,14 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 def cmd_harden(args: argparse.Namespace) -> int:
     from core.adversarial.harden import harden
-    from core.model.classifier import load_keras_model
+    from core.data import file_sha256
+    from core.model.classifier import EmotionClassifier, default_model_path
 
+    path = Path(args.model) if args.model else default_model_path()
+    standard = EmotionClassifier.load(path, backend="keras")  # served as it is: flips or not, as its sidecar says
     harden(
-        load_keras_model(args.model), _load(args, "harden on"), args.out, args.epochs, max_grey=args.max_grey,
+        standard.model, _load(args, "harden on"), args.out, args.epochs, flip_tta=standard.flip_tta,
+        source={"file": path.name, "sha256": file_sha256(path)}, max_grey=args.max_grey,
         learning_rate=args.learning_rate, train_limit=args.train_limit, eval_limit=args.eval_limit,
     )
     print(f"wrote emotion_cnn_hardened.keras and harden_report.json to {args.out}")

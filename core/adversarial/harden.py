@@ -2,7 +2,10 @@
 Owns harden, copy_model and its files (emotion_cnn_hardened.keras, harden_report.json).
 
 Made against the model being tuned with :mod:`core.adversarial.attacks`; both models are then measured with
-:func:`core.adversarial.robustness.robust_accuracy`, as the product uses them.
+:func:`core.adversarial.robustness.robust_accuracy`, as the product serves them (with flips or without, as the
+standard model is), and the hardened copy gets a calibration sidecar fitted the same way, so that it is served
+like the standard one. The report names the model it hardened (file and SHA-256): the page compares it with the
+model loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from core.adversarial.attacks import DEFAULT_PGD_STEPS, GREY_LEVELS, Method, att
 from core.adversarial.robustness import Progress, robust_accuracy, subset
 from core.data import FerDataset
 from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.model.calibration import calibrate
 from core.model.classifier import EmotionClassifier
 from core.model.training import TrainConfig, augmentation
 from core.vision.crop import to_model_input
@@ -42,6 +46,8 @@ def harden(
     out_dir: str | os.PathLike,
     epochs: int = 3,
     *,
+    flip_tta: bool = True,
+    source: dict | None = None,
     method: Method = "pgd",
     max_grey: int = 4,
     train_steps: int = 3,
@@ -62,9 +68,11 @@ def harden(
     Each batch is augmented as in training; its first part is replaced by untargeted adversarial faces (PGD with
     ``train_steps`` steps and a random start, or FGSM) at a random budget of 1..``max_grey`` grey levels per face,
     made against the model being tuned (no flip TTA). Afterwards the standard and the hardened model are evaluated
-    as the product uses them (flip TTA) on PublicTest (at most ``eval_limit`` faces): clean accuracy and accuracy
-    under untargeted PGD-``eval_steps`` at ``eval_grey_levels``. Writes emotion_cnn_hardened.keras and
-    harden_report.json into ``out_dir`` and returns the report.
+    as the product serves them (``flip_tta``: the standard model's setting) on PublicTest (at most ``eval_limit``
+    faces): clean accuracy and accuracy under untargeted PGD-``eval_steps`` at ``eval_grey_levels``. Writes
+    emotion_cnn_hardened.keras with its calibration sidecar (fitted on all of PublicTest, served with
+    ``flip_tta``) and harden_report.json into ``out_dir`` and returns the report; ``source`` (the standard
+    model's ``file`` and ``sha256``) goes into the report as it is.
     """
     say = progress or (lambda _message: None)
     if method not in ("fgsm", "pgd"):
@@ -136,12 +144,15 @@ def harden(
             f"{_percent(record['adversarial_accuracy'])}, {record['seconds']:.0f}s")
     training_seconds = time.perf_counter() - started
     tuned.save(out / HARDENED_MODEL)
+    public = dataset.split(PUBLIC_TEST)
+    calibrate(EmotionClassifier(tuned, flip_tta).predict_faces(public.images), public.labels, out / HARDENED_MODEL,
+              flip_tta=flip_tta)
 
     grey_levels = sorted({0, *(int(k) for k in eval_grey_levels)})
     results = {}
     for name, candidate in (("standard", model), ("hardened", tuned)):
         say(f"evaluating the {name} model on {len(eval_data)} PublicTest faces")
-        accuracy = robust_accuracy(EmotionClassifier(candidate, flip_tta=True), eval_data.images, eval_data.labels,
+        accuracy = robust_accuracy(EmotionClassifier(candidate, flip_tta), eval_data.images, eval_data.labels,
                                    grey_levels, "pgd", eval_steps, progress=say)
         results[name] = {
             "clean_accuracy": accuracy[0],
@@ -149,11 +160,12 @@ def harden(
         }
     report = {
         "model_file": HARDENED_MODEL,
+        **({} if source is None else {"source_model": source}),
         "evaluated_on": PUBLIC_TEST,
         "eval_faces": len(eval_data),
-        "evaluation": (f"flip TTA; untargeted PGD-{eval_steps} (no random start) against the true label, "
-                       "adversarial faces rounded to 8 bits within budget; a face broken at a smaller budget counts "
-                       "as broken at larger ones"),
+        "evaluation": (f"{'flip TTA' if flip_tta else 'no flip TTA'}; untargeted PGD-{eval_steps} (no random start) "
+                       "against the true label, adversarial faces rounded to 8 bits within budget; a face broken at a "
+                       "smaller budget counts as broken at larger ones"),
         "budgets_grey_levels": [k for k in grey_levels if k > 0],
         "standard": results["standard"],
         "hardened": results["hardened"],

@@ -17,7 +17,7 @@ from components.text import escape_markdown
 from core.adversarial.attacks import DEFAULT_MAX_GREY
 from core.adversarial.harden import HARDEN_REPORT
 from core.adversarial.robustness import ROBUSTNESS_CSV, ROBUSTNESS_PNG, robustness_curve, subset
-from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, require_labels
+from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, file_sha256, require_labels
 from core.model.classifier import EmotionClassifier
 
 CURVE_STATE = "adversarial_curve"
@@ -175,6 +175,27 @@ def robustness_panel(
                 icon=":material/info:")
             return
         harden_comparison(report, report_path)
+        source_note(report, model_file)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def model_sha256(path: str, mtime: int) -> str | None:
+    return file_sha256(path) if Path(path).is_file() else None
+
+
+def source_note(report: dict, model_file: Path) -> None:
+    """Whether the hardened model was made from the model loaded now: the report's ``source_model`` against its file."""
+    source = report.get("source_model")
+    name = Path(str(source.get("file"))).name if isinstance(source, dict) else ""
+    if not isinstance(source, dict) or not source.get("sha256"):
+        st.caption("The report does not name the model it hardened: its standard figures may be another model's "
+                   "than the one loaded.")
+    elif source["sha256"] == model_sha256(str(model_file), mtime_ns(model_file)):
+        st.caption(f"Hardened from the model loaded now (`{name}`).")
+    else:
+        st.warning(f"Hardened from another model than the one loaded (`{name}`, "
+                   f"SHA-256 {str(source['sha256'])[:12]}…): the standard figures are that model's.",
+                   icon=":material/info:")
 
 
 def harden_comparison(report: dict, path: Path) -> None:

@@ -12,6 +12,8 @@ import pytest
 from core.adversarial.harden import HARDEN_REPORT, HARDENED_MODEL, harden
 from core.adversarial.robustness import run_robustness
 from core.labels import PUBLIC_TEST
+from core.model.calibration import load_calibration
+from core.model.classifier import EmotionClassifier
 
 
 def test_robustness_curve_falls_from_clean_accuracy(classifier, data, tmp_path):
@@ -35,8 +37,9 @@ def test_robustness_curve_falls_from_clean_accuracy(classifier, data, tmp_path):
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside keras Model.save
 def test_harden_fine_tunes_a_copy_and_reports_both_models(trained_model, data, tmp_path):
     before = [weights.copy() for weights in trained_model.get_weights()]
-    report = harden(trained_model, data, tmp_path, epochs=1, train_limit=128, eval_limit=24, eval_steps=2,
-                    batch_size=64, progress=None)
+    source = {"file": "emotion_cnn.keras", "sha256": "ab" * 32}
+    report = harden(trained_model, data, tmp_path, epochs=1, flip_tta=False, source=source, train_limit=128,
+                    eval_limit=24, eval_steps=2, batch_size=64, progress=None)
     for weights, kept in zip(trained_model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(weights, kept)
     saved = json.loads((tmp_path / HARDEN_REPORT).read_text())
@@ -48,6 +51,10 @@ def test_harden_fine_tunes_a_copy_and_reports_both_models(trained_model, data, t
         assert all(0 <= value <= 1 for value in accuracies) and accuracies == sorted(accuracies, reverse=True)
     assert report["eval_faces"] == 24 and report["training"]["faces"] == 128 and len(report["history"]) == 1
     assert report["history"][0]["adversarial_accuracy"] is not None
+    assert report["source_model"] == source and report["evaluation"].startswith("no flip TTA")
+    # Served as the standard model was evaluated: without flips, calibrated on PublicTest.
+    served = EmotionClassifier.load(tmp_path / HARDENED_MODEL, backend="keras")
+    assert served.flip_tta is False and load_calibration(tmp_path / HARDENED_MODEL)["fitted_on"] == "PublicTest"
     hardened = keras.models.load_model(tmp_path / HARDENED_MODEL, compile=False)
     changed = [not np.array_equal(a, b) for a, b in zip(hardened.get_weights(), before, strict=True)]
     assert any(changed)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from dash_support import captions, check_bad_uploads, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
 
+from core.data import file_sha256
 from core.labels import EMOTIONS
 from core.model.classifier import default_model_path
 
@@ -180,6 +181,19 @@ def test_robustness_files_and_the_hardened_model(open_page, no_data, model_folde
     assert values["Clean"] == "66.0%" and values["PGD 2/255"] == "45.0%" and values["PGD 4/255"] == "30.0%"
     assert {metric.label: metric.delta for metric in app.metric}["PGD 2/255"] == "+25.0 pts"
     assert "No robustness curve" not in texts(app.info) and "No hardened model" not in texts(app.info)
+    assert "does not name the model it hardened" in texts(app.caption)
+
+    # The report names the model it hardened: the one loaded now, or another.
+    model_file = model_folder / "emotion_cnn.keras"
+    for sha256, said in ((file_sha256(model_file), "Hardened from the model loaded now"), ("0" * 64, None)):
+        report["source_model"] = {"file": "emotion_cnn.keras", "sha256": sha256}
+        (model_folder / "hardened" / "harden_report.json").write_text(json.dumps(report))
+        app.run()
+        no_exception(app)
+        if said:
+            assert said in texts(app.caption) and "another model" not in texts(app.warning)
+        else:
+            assert "Hardened from another model than the one loaded" in texts(app.warning)
 
     app.file_uploader(key="adversarial_upload").set_value(("drawn.png", png(drawn_face()), "image/png"))
     app.run()
