@@ -154,15 +154,16 @@ def cmd_smooth(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    if len(args.members) < 2:
+    if len(args.members) < 2 and not args.drop:  # one file with --drop: an ensemble's members, less some
         raise ValueError("an ensemble needs at least two models; for one model use `smooth`")
-    return _write_product_model(args.members, args)
+    return _write_product_model(args.members, args, args.drop)
 
 
-def _write_product_model(members: list[str], args: argparse.Namespace) -> int:
+def _write_product_model(members: list[str], args: argparse.Namespace, drop: list[str] = ()) -> int:
     from core.evaluation.ensemble_report import write_ensemble
 
-    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta)
+    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta,
+                            drop=drop)
     tta = "flip TTA" if report.flip_tta else "no TTA"
     config = report.config
     networks = config.get("ensemble") or [{**config["source"], "input_smoothing": config["input_smoothing"]}]
@@ -463,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("members", nargs="+", metavar="MODEL", help="two or more .keras models")
     _add_data_option(ensemble)
     ensemble.add_argument("--out", default="runs/ensemble", help="output folder (default runs/ensemble)")
+    ensemble.add_argument("--drop", action="append", default=[], metavar="NAME",
+                          help="leave out the network of this file name (as the model card lists it; repeatable): "
+                               "with an ensemble file among the models, one network replaces another")
     _add_serving_tta_option(ensemble)
     ensemble.set_defaults(handler=cmd_ensemble)
 

@@ -10,13 +10,14 @@ is at hand) its training record under ``"training"``, and their widths under
 ``config["input_smoothing"]["sigmas"]``; a single network keeps its own training report's configuration and
 history, with its smoothing under ``config["input_smoothing"]``. A model file that is itself an ensemble gives
 its members (so a network is added to a shipped ensemble by naming both files), each with the entry its report
-kept for it and ``"taken_from"`` the file.
+kept for it and ``"taken_from"`` the file; ``drop`` leaves networks out by name (so one replaces another).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,25 +45,27 @@ def write_ensemble(
     data_path: str | os.PathLike,
     out: str | os.PathLike,
     flip_tta: bool = True,
+    drop: Sequence[str] = (),
 ) -> TrainingReport:
     """One or more trained networks into ``out/emotion_cnn.keras``: input smoothing fitted, averaged when several,
     with its report, confusion matrix, calibration and LiteRT conversion.
 
     ``flip_tta``: whether the model averages each face with its mirror image when served. Each member's own
     accuracy is measured with flip TTA, as training measures it; the smoothing, accuracy and calibration with
-    ``flip_tta``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    ``flip_tta``. ``drop``: networks to leave out, each named by its recorded file or that file's name (as the
+    model card lists them); at least two must remain when any is dropped."""
     validation = data.split(PUBLIC_TEST)
     if len(validation) == 0:
         raise ValueError(f"{data.source}: fitting and measuring a model needs PublicTest rows; "
                          f"found splits {data.splits}")
+    networks = _kept_networks(member_files, drop)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     members, described = [], []
-    for path in member_files:
-        for member, entry, cache_file in _networks(Path(path)):
-            metrics, _ = evaluate(EmotionClassifier.from_model(member, model_file=cache_file), validation)
-            members.append(member)
-            described.append({**entry, "parameters": int(member.count_params()), "accuracy_lite": metrics["accuracy"]})
+    for member, entry, cache_file in networks:
+        metrics, _ = evaluate(EmotionClassifier.from_model(member, model_file=cache_file), validation)
+        members.append(member)
+        described.append({**entry, "parameters": int(member.count_params()), "accuracy_lite": metrics["accuracy"]})
     widths, grids = fit_input_smoothing(members, validation, flip_tta=flip_tta)
     model = with_members_smoothed(members, widths)
     model.save(out / MODEL_FILE)
@@ -103,6 +106,22 @@ def write_ensemble(
     )
     report.write(out / REPORT_FILE)
     return report
+
+
+def _kept_networks(member_files: list[str | os.PathLike], drop: Sequence[str]) -> list[tuple]:
+    """The networks of all ``member_files`` in order, less those ``drop`` names (see :func:`write_ensemble`)."""
+    networks = [network for path in member_files for network in _networks(Path(path))]
+    names = [{entry["file"], Path(entry["file"]).name} for _, entry, _ in networks]
+    for name in drop:
+        matches = sum(name in known for known in names)
+        if matches != 1:
+            listed = ", ".join(Path(entry["file"]).name for _, entry, _ in networks)
+            raise ValueError(f"--drop {name}: {'no' if matches == 0 else 'more than one'} network has that name "
+                             f"(the networks: {listed}); name one by its file or its file's name")
+    kept = [network for network, known in zip(networks, names, strict=True) if not known & set(drop)]
+    if drop and len(kept) < 2:
+        raise ValueError(f"dropping {', '.join(drop)} leaves {len(kept)} network; an ensemble needs at least two")
+    return kept
 
 
 def _networks(path: Path) -> list[tuple[keras.Model, dict, Path | None]]:

@@ -95,6 +95,31 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert grown[0]["sha256"] == first["sha256"]  # the network's own file, as first recorded
     assert len(ensemble_members(load_keras_model(bigger / "emotion_cnn.keras"))) == 3
 
+    # the third network replaces the second: named as the model card lists it
+    swapped = tmp_path / "swapped"
+    assert train_cli.main(["ensemble", str(out / "emotion_cnn.keras"), str(third), "--drop", "member2.keras",
+                           "--data", str(small_csv), "--out", str(swapped)]) == 0
+    kept = json.loads((swapped / "report.json").read_text())["config"]["ensemble"]
+    assert [member["file"] for member in kept] == [str(paths[0]), str(third)]
+    assert len(ensemble_members(load_keras_model(swapped / "emotion_cnn.keras"))) == 2
+
+
+@pytest.mark.parametrize(("drop", "said"), [
+    (["member9.keras"], "--drop member9.keras: no network has that name (the networks: member1.keras, member2.keras)"),
+    (["member1.keras"], "dropping member1.keras leaves 1 network; an ensemble needs at least two"),
+])
+def test_dropping_a_network_that_is_not_there_or_one_too_many_is_refused(tmp_path, small_csv, capsys, drop, said):
+    import train_cli
+
+    paths = []
+    for seed in (1, 2):
+        paths.append(tmp_path / f"member{seed}.keras")
+        _member(seed).save(paths[-1])
+    arguments = [argument for name in drop for argument in ("--drop", name)]
+    assert train_cli.main(["ensemble", *map(str, paths), *arguments, "--data", str(small_csv),
+                           "--out", str(tmp_path / "out")]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "out").exists()  # refused before any work
+
 
 def test_the_members_widths_are_the_combination_whose_average_fits_best(public_faces):
     """Each member may get its own width; they are chosen together, by the log-loss of the model's own output."""
