@@ -120,7 +120,8 @@ def _kept_networks(member_files: list[str | os.PathLike], drop: Sequence[str]) -
                              f"(the networks: {listed}); name one by its file or its file's name")
     kept = [network for network, known in zip(networks, names, strict=True) if not known & set(drop)]
     if drop and len(kept) < 2:
-        raise ValueError(f"dropping {', '.join(drop)} leaves {len(kept)} network; an ensemble needs at least two")
+        raise ValueError(f"dropping {', '.join(drop)} leaves {len(kept)} network{'' if len(kept) == 1 else 's'}; "
+                         "an ensemble needs at least two")
     return kept
 
 
