@@ -173,10 +173,12 @@ if result is not None:
     ece = expected_calibration_error(result["probabilities"], result["labels"])
     noise = result["ece_if_perfect"]
     temperature, threshold = classifier.temperature, classifier.uncertain_below
+    held_out = {}  # the cross-fit is the report's, of the faces it was fitted on
 elif report.calibration:
     bins, ece = report.calibration["reliability"], report.calibration["ece_after"]
     noise = report.calibration.get("ece_if_perfect")
     temperature, threshold = report.calibration["temperature"], report.calibration["uncertain_below"]
+    held_out = report.calibration.get("cross_fit", {})
 else:
     bins = None
     st.caption("The report has no calibration figures: evaluate on a data set (sidebar) to draw the diagram.")
@@ -186,8 +188,11 @@ if bins is not None:
     st.caption(f"Calibrated probabilities (temperature {temperature:.3f}), 15 equal-width bins: "
                f"bar height is the accuracy of the faces whose top confidence falls in the bin, the number above "
                f"it their count. ECE {ece:.2%}"
-               + (f" (a perfectly calibrated model would measure {noise['mean']:.2%} on as many faces, "
-                  f"{noise['p5']:.2%}-{noise['p95']:.2%}: sampling noise)" if noise else "")
+               + (f" on the faces the temperature was fitted on; {held_out['ece_held_out']:.2%} held out, fitted on "
+                  f"one half and measured on the other over {held_out['repeats']} random halvings"
+                  if "repeats" in held_out else "")
+               + (f". Sampling noise: a perfectly calibrated model would measure {noise['mean']:.2%} on as many "
+                  f"faces ({noise['p5']:.2%}-{noise['p95']:.2%})" if noise else "")
                + f". Labels below the dashed line ({threshold:.0%}) are shown as "
                "uncertain, e.g. `Neutral? 38%`: below it the top label is wrong more often than right.")
 

@@ -235,6 +235,8 @@ def test_evaluation_shows_the_shipped_report(open_page, no_data, report):
     assert table.loc["Happy", "f1"] == pytest.approx(report.per_class["Happy"]["f1"])
     assert len(app.get("plotly_chart")) >= 3  # the confusion matrix, the reliability diagram, the learning curves
     assert "The report has no training history." not in texts(app.caption)  # its own, or each member's
+    held_out = report.calibration["cross_fit"]
+    assert f"{held_out['ece_held_out']:.2%} held out" in texts(app.caption)  # not only the flattering in-sample ECE
 
 
 def test_an_ensembles_pages_show_each_members_own_training(open_page, no_data, monkeypatch, tmp_path, report):
