@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no cuInit / CUDA lines on stderr
@@ -159,7 +160,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return _write_product_model(args.members, args, args.drop)
 
 
-def _write_product_model(members: list[str], args: argparse.Namespace, drop: list[str] = ()) -> int:
+def _write_product_model(members: list[str], args: argparse.Namespace, drop: Sequence[str] = ()) -> int:
     from core.evaluation.ensemble_report import write_ensemble
 
     report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta,

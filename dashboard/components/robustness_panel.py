@@ -186,11 +186,12 @@ def model_sha256(path: str, mtime: int) -> str | None:
 def source_note(report: dict, model_file: Path) -> None:
     """Whether the hardened model was made from the model loaded now: the report's ``source_model`` against its file."""
     source = report.get("source_model")
-    name = Path(str(source.get("file"))).name if isinstance(source, dict) else ""
     if not isinstance(source, dict) or not source.get("sha256"):
         st.caption("The report does not name the model it hardened: its standard figures may be another model's "
                    "than the one loaded.")
-    elif source["sha256"] == model_sha256(str(model_file), mtime_ns(model_file)):
+        return
+    name = Path(str(source.get("file"))).name
+    if source["sha256"] == model_sha256(str(model_file), mtime_ns(model_file)):
         st.caption(f"Hardened from the model loaded now (`{name}`).")
     else:
         st.warning(f"Hardened from another model than the one loaded (`{name}`, "
