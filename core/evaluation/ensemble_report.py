@@ -116,7 +116,8 @@ def _kept_networks(member_files: list[str | os.PathLike], drop: Sequence[str]) -
         matches = sum(name in known for known in names)
         if matches != 1:
             listed = ", ".join(Path(entry["file"]).name for _, entry, _ in networks)
-            raise ValueError(f"cannot leave out {name}: {'no' if matches == 0 else 'more than one'} network has that name "
+            how_many = "no" if matches == 0 else "more than one"
+            raise ValueError(f"cannot leave out {name}: {how_many} network has that name "
                              f"(the networks: {listed}); name one by its file or its file's name")
     kept = [network for network, known in zip(networks, names, strict=True) if not known & set(drop)]
     if drop and len(kept) < 2:

@@ -105,7 +105,8 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
 
 
 @pytest.mark.parametrize(("drop", "said"), [
-    (["member9.keras"], "cannot leave out member9.keras: no network has that name (the networks: member1.keras, member2.keras)"),
+    (["member9.keras"],
+     "cannot leave out member9.keras: no network has that name (the networks: member1.keras, member2.keras)"),
     (["member1.keras"], "dropping member1.keras leaves 1 network; an ensemble needs at least two"),
 ])
 def test_dropping_a_network_that_is_not_there_or_one_too_many_is_refused(tmp_path, small_csv, capsys, drop, said):
