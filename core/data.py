@@ -24,7 +24,7 @@ import numpy as np
 from core.cache import cache_dir
 from core.data_roots import DATA_ENV_VAR
 from core.fer_csv import MAX_CSV_BYTES, MAX_ROWS, UNLABELLED, DataFormatError, parse_csv
-from core.labels import EMOTIONS, IMAGE_SIZE, PRIVATE_TEST, PUBLIC_TEST, SPLITS, TRAINING, UNSPLIT, emotion_index
+from core.labels import IMAGE_SIZE, KNOWN_EMOTIONS, PRIVATE_TEST, PUBLIC_TEST, SPLITS, TRAINING, UNSPLIT, emotion_index
 from core.vision.image import ImageDecodeError, decode_image
 
 CACHE_FORMAT = 3
@@ -44,23 +44,30 @@ _SPLIT_FOLDERS = {
 
 @dataclass
 class FerDataset:
-    """Faces as ``uint8`` (N, 48, 48), labels 0..6 (-1 where unknown) and each row's split."""
+    """Faces as ``uint8`` (N, 48, 48), labels (-1 where unknown), each row's split, and FER+ votes when known.
+
+    Labels index :data:`core.labels.FERPLUS` (FER-2013's 0..6, and Contempt as 7 from an image folder).
+    ``votes`` (N, 10) are FER+'s counts in :data:`core.ferplus.VOTE_COLUMNS` order (see :mod:`core.ferplus`).
+    """
 
     images: np.ndarray
     labels: np.ndarray
     usage: np.ndarray
     source: str
     skipped: list[str] = field(default_factory=list)
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def split(self, usage: str) -> FerDataset:
         """The rows of one split (``Training``, ``PublicTest``, ``PrivateTest``, ``Unsplit``)."""
-        return self._rows(self.usage == usage)
+        return self.rows(self.usage == usage)
 
-    def _rows(self, mask: np.ndarray) -> FerDataset:
-        return FerDataset(self.images[mask], self.labels[mask], self.usage[mask], self.source)
+    def rows(self, mask: np.ndarray) -> FerDataset:
+        """The rows where ``mask`` is true."""
+        votes = None if self.votes is None else self.votes[mask]
+        return FerDataset(self.images[mask], self.labels[mask], self.usage[mask], self.source, votes=votes)
 
     @property
     def splits(self) -> list[str]:
@@ -71,8 +78,8 @@ class FerDataset:
         labelled = self.labels != UNLABELLED
         for name in (PRIVATE_TEST, PUBLIC_TEST):
             if (labelled & (self.usage == name)).any():
-                return self._rows(labelled & (self.usage == name))
-        return self._rows(labelled)
+                return self.rows(labelled & (self.usage == name))
+        return self.rows(labelled)
 
 
 def require_labels(dataset: FerDataset, purpose: str) -> None:
@@ -187,7 +194,7 @@ def load_image_folder(root: str | os.PathLike, max_rows: int = MAX_ROWS) -> FerD
             try:
                 label = emotion_index(class_dir.name)
             except ValueError:
-                skipped.append(f"{class_dir}: folder name is not an emotion ({', '.join(EMOTIONS)})")
+                skipped.append(f"{class_dir}: folder name is not an emotion ({', '.join(KNOWN_EMOTIONS)})")
                 continue
             for file in sorted(class_dir.iterdir()):
                 if file.suffix.lower() not in IMAGE_SUFFIXES:

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import tensorflow as tf
 
-from core.labels import IMAGE_SIZE, NUM_CLASSES, emotion_index
+from core.labels import IMAGE_SIZE, LabelSet
 from core.model.classifier import EmotionClassifier
 
 GREY_LEVELS = 255
@@ -57,7 +57,7 @@ def whole_grey_levels(epsilon: float | np.ndarray) -> np.ndarray:
 
 
 def classifier_probabilities(classifier: EmotionClassifier, x: tf.Tensor) -> tf.Tensor:
-    """The classifier's probabilities (N, 7) as a differentiable TF function of model input.
+    """The classifier's probabilities (N, emotions) as a differentiable TF function of model input.
 
     This is the very function that :meth:`EmotionClassifier.predict_inputs` compiles (flip TTA included), not a
     copy of it, so an attack optimises exactly the probabilities the product shows.
@@ -78,7 +78,8 @@ def _gradient_function(classifier: EmotionClassifier) -> Callable[[tf.Tensor, tf
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 probabilities = classifier_probabilities(owner(), x)
-                picked = tf.reduce_sum(probabilities * tf.one_hot(labels, NUM_CLASSES, dtype=probabilities.dtype), 1)
+                classes = tf.shape(probabilities)[1]
+                picked = tf.reduce_sum(probabilities * tf.one_hot(labels, classes, dtype=probabilities.dtype), 1)
                 # Summed, not averaged: each face's gradient is its own loss's gradient.
                 loss = -tf.reduce_sum(tf.math.log(picked + _LOG_FLOOR))
             return tape.gradient(loss, x)
@@ -127,19 +128,19 @@ def _check_epsilon(epsilon: float | np.ndarray, count: int, name: str = "epsilon
     return eps
 
 
-def _resolve_target(target: Target, count: int) -> np.ndarray | None:
+def _resolve_target(target: Target, count: int, labels: LabelSet) -> np.ndarray | None:
     """Target class indices (N,), or None for an untargeted attack."""
     if target is None:
         return None
     if isinstance(target, str):
-        return np.full(count, emotion_index(target), dtype=np.int32)
+        return np.full(count, labels.index(target), dtype=np.int32)
     indices = np.asarray(target)
     if indices.ndim == 0:
         indices = np.full(count, int(indices))
     if indices.shape != (count,) or not np.issubdtype(indices.dtype, np.integer):
         raise ValueError(f"target must be an emotion name, an index or one index per face ({count})")
-    if indices.min(initial=0) < 0 or indices.max(initial=0) >= NUM_CLASSES:
-        raise ValueError(f"target indices must lie in 0..{NUM_CLASSES - 1}")
+    if indices.min(initial=0) < 0 or indices.max(initial=0) >= len(labels):
+        raise ValueError(f"target indices must lie in 0..{len(labels) - 1}")
     return indices.astype(np.int32)
 
 
@@ -182,7 +183,7 @@ def _iterate(
     eps = _check_epsilon(epsilon, len(x))
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    targets = _resolve_target(target, len(x))
+    targets = _resolve_target(target, len(x), classifier.labels)
     if targets is None:
         if labels is None:  # untargeted without labels: move away from what the model says now
             labels = classifier.predict_inputs(x).argmax(axis=1) if len(x) else np.zeros(0, np.int32)

@@ -31,7 +31,7 @@ from core.adversarial.attacks import (
     whole_grey_levels,
 )
 from core.data import UNLABELLED, FerDataset
-from core.labels import EMOTIONS, IMAGE_SIZE, emotion_index
+from core.labels import FER2013, FERPLUS, IMAGE_SIZE
 from core.model.classifier import EmotionClassifier
 from core.vision.crop import to_model_input
 
@@ -75,6 +75,8 @@ class AttackResult:
     adversarial: np.ndarray = field(repr=False, compare=False)
     original_probabilities: np.ndarray = field(repr=False, compare=False)
     adversarial_probabilities: np.ndarray = field(repr=False, compare=False)
+    emotions: tuple[str, ...] = FER2013.emotions
+    """The model's emotions, in the order of the probabilities."""
 
     def to_dict(self) -> dict:
         """JSON-ready record (no pixels)."""
@@ -97,13 +99,13 @@ class AttackResult:
             "l2": self.l2,
             "l2_grey_levels": self.l2 * GREY_LEVELS,
             "flip_tta": self.flip_tta,
-            "original_probabilities": _named(self.original_probabilities),
-            "adversarial_probabilities": _named(self.adversarial_probabilities),
+            "original_probabilities": _named(self.original_probabilities, self.emotions),
+            "adversarial_probabilities": _named(self.adversarial_probabilities, self.emotions),
         }
 
 
-def _named(probabilities: np.ndarray) -> dict[str, float]:
-    return {name: float(p) for name, p in zip(EMOTIONS, probabilities, strict=True)}
+def _named(probabilities: np.ndarray, emotions: tuple[str, ...]) -> dict[str, float]:
+    return {name: float(p) for name, p in zip(emotions, probabilities, strict=True)}
 
 
 def _succeeded(probabilities: np.ndarray, source: int, target: int | None) -> np.ndarray:
@@ -129,11 +131,11 @@ def smallest_budget(
     succeeds, and the face is then the one at ``max_grey``.
     """
     face = np.asarray(face, dtype=np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE)
-    target_index = emotion_index(target) if isinstance(target, str) else target
+    target_index = classifier.labels.index(target) if isinstance(target, str) else target
     if source is None:
         source_index = int(classifier.predict_faces(face)[0].argmax())
     else:
-        source_index = emotion_index(source) if isinstance(source, str) else int(source)
+        source_index = classifier.labels.index(source) if isinstance(source, str) else int(source)
     budgets = np.arange(1, max_grey + 1)
     faces = np.repeat(face[None], len(budgets), axis=0)
     epsilons = budgets / GREY_LEVELS
@@ -164,15 +166,16 @@ def _result(
 ) -> AttackResult:
     source = int(original_probabilities.argmax())
     predicted = int(adversarial_probabilities.argmax())
+    emotions = classifier.labels.emotions
     delta = adversarial.astype(np.int64) - original.astype(np.int64)
     return AttackResult(
         index=index,
         split=split,
         true_label=true_label,
-        source_label=EMOTIONS[source],
+        source_label=emotions[source],
         source_confidence=float(original_probabilities[source]),
-        target_label=EMOTIONS[target] if target is not None else None,
-        adversarial_label=EMOTIONS[predicted],
+        target_label=emotions[target] if target is not None else None,
+        adversarial_label=emotions[predicted],
         adversarial_confidence=float(adversarial_probabilities[predicted]),
         method=method,
         steps=steps if method == "pgd" else 1,
@@ -186,6 +189,7 @@ def _result(
         adversarial=adversarial,
         original_probabilities=original_probabilities,
         adversarial_probabilities=adversarial_probabilities,
+        emotions=emotions,
     )
 
 
@@ -234,9 +238,10 @@ def run_attack(
     if len(data) == 0:
         raise ValueError(f"{dataset.source}: no rows in split {split or 'evaluation'}")
     split_name = str(data.usage[0])
-    source_index, target_index = emotion_index(source), (emotion_index(target) if target is not None else None)
+    emotions = classifier.labels
+    source_index, target_index = emotions.index(source), (emotions.index(target) if target is not None else None)
     if target_index == source_index:
-        raise ValueError(f"source and target are both {EMOTIONS[source_index]}")
+        raise ValueError(f"source and target are both {emotions.emotions[source_index]}")
     fixed = None
     if epsilon is not None:
         fixed = int(whole_grey_levels(epsilon))
@@ -256,7 +261,8 @@ def run_attack(
         candidates = np.flatnonzero(wanted)[:max_candidates].tolist()
         if not candidates:
             raise ValueError(
-                f"no {split_name} face is called {EMOTIONS[source_index]} with >= {min_confidence:.0%} confidence"
+                f"no {split_name} face is called {emotions.emotions[source_index]} "
+                f"with >= {min_confidence:.0%} confidence"
             )
     result = None
     for row in candidates:
@@ -276,7 +282,7 @@ def run_attack(
         label = int(data.labels[row])
         result = _result(
             classifier, face, adversarial, probabilities[row], adversarial_probabilities,
-            index=int(row), split=split_name, true_label=EMOTIONS[label] if label != UNLABELLED else None,
+            index=int(row), split=split_name, true_label=FERPLUS.emotions[label] if label != UNLABELLED else None,
             target=target_index, method=method, steps=steps, grey_levels=grey,
         )
         say(
@@ -306,7 +312,7 @@ def write_attack(result: AttackResult, classifier: EmotionClassifier, out_dir: s
     original = cv2.imread(str(out / ORIGINAL_PNG), cv2.IMREAD_GRAYSCALE)
     adversarial = cv2.imread(str(out / ADVERSARIAL_PNG), cv2.IMREAD_GRAYSCALE)
     probabilities = classifier.predict_faces(np.stack([original, adversarial]))
-    target = emotion_index(result.target_label) if result.target_label is not None else None
+    target = classifier.labels.index(result.target_label) if result.target_label is not None else None
     saved = _result(
         classifier, original, adversarial, probabilities[0], probabilities[1],
         index=result.index, split=result.split, true_label=result.true_label, target=target,

@@ -23,7 +23,7 @@ import tensorflow as tf
 from core.adversarial.attacks import DEFAULT_PGD_STEPS, GREY_LEVELS, Method, attack, pgd
 from core.adversarial.robustness import Progress, robust_accuracy, subset
 from core.data import FerDataset
-from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
+from core.labels import PUBLIC_TEST, TRAINING
 from core.model.calibration import calibrate
 from core.model.classifier import EmotionClassifier
 from core.model.training import TrainConfig, augmentation
@@ -100,7 +100,7 @@ def harden(
     def train_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             probabilities = tuned(x, training=True)
-            loss = loss_function(tf.one_hot(y, NUM_CLASSES), probabilities)
+            loss = loss_function(tf.one_hot(y, tf.shape(probabilities)[1]), probabilities)
         gradients = tape.gradient(loss, tuned.trainable_variables)
         optimizer.apply_gradients(zip(gradients, tuned.trainable_variables, strict=True))
         return loss, tf.cast(tf.argmax(probabilities, axis=1, output_type=tf.int32) == y, tf.float32)

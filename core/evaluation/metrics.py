@@ -12,10 +12,8 @@ from typing import TypedDict
 import numpy as np
 
 from core.data import FerDataset
-from core.labels import EMOTIONS, NUM_CLASSES
+from core.labels import FER2013
 from core.model.classifier import EmotionClassifier
-
-CLASSES = list(range(NUM_CLASSES))
 
 
 class ClassMetrics(TypedDict):
@@ -30,34 +28,39 @@ class Metrics(TypedDict):
     accuracy: float
     samples: int
     per_class: dict[str, ClassMetrics]
-    """One entry per emotion, in label order."""
+    """One entry per emotion of the model, in its order."""
     confusion_matrix: list[list[int]]
-    """Counts (7, 7): row = true emotion, column = predicted emotion."""
+    """Counts (emotions x emotions): row = true emotion, column = predicted emotion."""
 
 
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
-    """Counts (7, 7): row = true emotion, column = predicted emotion."""
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = len(FER2013)) -> np.ndarray:
+    """Counts (classes, classes): row = true emotion, column = predicted emotion."""
     if len(labels) == 0:  # scikit-learn refuses empty input
-        return np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+        return np.zeros((classes, classes), dtype=np.int64)
     from sklearn import metrics as sk_metrics  # here, not above: the Home page reads reports without it (~1 s)
 
-    matrix = sk_metrics.confusion_matrix(np.asarray(labels, int), np.asarray(predictions, int), labels=CLASSES)
+    matrix = sk_metrics.confusion_matrix(
+        np.asarray(labels, int), np.asarray(predictions, int), labels=list(range(classes))
+    )
     return matrix.astype(np.int64)
 
 
-def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> Metrics:
-    """Accuracy, per-class precision/recall/F1/support and the confusion matrix (a class never predicted or never
-    present scores 0, not NaN)."""
+def classification_metrics(
+    labels: np.ndarray, predictions: np.ndarray, emotions: tuple[str, ...] = FER2013.emotions
+) -> Metrics:
+    """Accuracy, per-class precision/recall/F1/support and the confusion matrix over ``emotions`` (a class never
+    predicted or never present scores 0, not NaN). Labels and predictions index ``emotions``."""
     labels, predictions = np.asarray(labels, int), np.asarray(predictions, int)
+    classes = list(range(len(emotions)))
     if len(labels):
         from sklearn import metrics as sk_metrics
 
         precision, recall, f1, support = sk_metrics.precision_recall_fscore_support(
-            labels, predictions, labels=CLASSES, zero_division=0
+            labels, predictions, labels=classes, zero_division=0
         )
         accuracy = float(sk_metrics.accuracy_score(labels, predictions))
     else:  # scikit-learn refuses empty input
-        precision = recall = f1 = support = np.zeros(NUM_CLASSES)
+        precision = recall = f1 = support = np.zeros(len(emotions))
         accuracy = 0.0
     return {
         "accuracy": accuracy,
@@ -69,16 +72,24 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> Metri
                 "f1": float(f1[i]),
                 "support": int(support[i]),
             }
-            for i, emotion in enumerate(EMOTIONS)
+            for i, emotion in enumerate(emotions)
         },
-        "confusion_matrix": confusion_matrix(labels, predictions).tolist(),
+        "confusion_matrix": confusion_matrix(labels, predictions, len(emotions)).tolist(),
     }
 
 
 def evaluate(classifier: EmotionClassifier, data: FerDataset) -> tuple[Metrics, np.ndarray]:
-    """Metrics of a classifier on labelled faces, and its probabilities for each face."""
+    """Metrics of a classifier on labelled faces, over the classifier's emotions, and its probabilities for each face.
+
+    The data's labels index FER+'s order, of which every model's label set is a prefix (FER-2013's seven, FER+'s
+    eight); a face whose label the model cannot predict (Contempt, for a seven-emotion model) is refused.
+    """
+    emotions = classifier.labels.emotions
+    if len(data) and int(data.labels.max()) >= len(emotions):
+        raise ValueError(f"{data.source} has faces labelled with emotions this model does not predict "
+                         f"({', '.join(emotions)})")
     probabilities = classifier.predict_faces(data.images)
-    return classification_metrics(data.labels, probabilities.argmax(axis=1)), probabilities
+    return classification_metrics(data.labels, probabilities.argmax(axis=1), emotions), probabilities
 
 
 def per_class_table(metrics: Metrics) -> str:

@@ -13,21 +13,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from core.labels import EMOTIONS, NUM_CLASSES
+from core.labels import FER2013
 
 
-def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str) -> None:
+def plot_confusion_matrix(
+    matrix: np.ndarray, path: Path, title: str, emotions: tuple[str, ...] = FER2013.emotions
+) -> None:
     """The matrix as shares of each true class (colour) with counts and percentages in the cells."""
+    count = len(emotions)
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     figure, axes = plt.subplots(figsize=(7, 6))
     image = axes.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
-    axes.set_xticks(range(NUM_CLASSES), EMOTIONS, rotation=45, ha="right")
-    axes.set_yticks(range(NUM_CLASSES), EMOTIONS)
+    axes.set_xticks(range(count), emotions, rotation=45, ha="right")
+    axes.set_yticks(range(count), emotions)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title)
-    for row in range(NUM_CLASSES):
-        for col in range(NUM_CLASSES):
+    for row in range(count):
+        for col in range(count):
             colour = "white" if normalised[row, col] > 0.5 else "black"
             axes.text(col, row, f"{matrix[row, col]}\n{normalised[row, col]:.0%}", ha="center", va="center",
                       fontsize=7, color=colour)

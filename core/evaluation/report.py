@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from core.data import FerDataset
+from core.evaluation.agreement import ferplus_metrics
 from core.evaluation.metrics import ClassMetrics, Metrics, evaluate
-from core.labels import PUBLIC_TEST, TRAINING
+from core.labels import FER2013, PUBLIC_TEST, TRAINING
 from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier
 
@@ -68,6 +69,12 @@ class TrainingReport:
     data_sha256: str | None = None
     finished: str | None = None
     """When training finished, ``%Y-%m-%dT%H:%M:%S%z``."""
+    emotions: list[str] = field(default_factory=lambda: list(FER2013.emotions))
+    """The model's emotions, in the order of its outputs (reports that predate the field: FER-2013's seven)."""
+    ferplus: dict[str, Any] | None = None
+    """Agreement with FER+'s ten annotators on PublicTest (:func:`core.evaluation.agreement.ferplus_metrics`),
+    beside ``fer2013_accuracy`` (PublicTest's FER-2013 labels, flip TTA); None where the data had no votes."""
+    fer2013_accuracy: float | None = None
     calibration: dict[str, Any] | None = None
     """The sidecar's record (:func:`core.model.calibration.calibrate`) on ``evaluated_on``, LiteRT probabilities:
     ``temperature``, ``ece_before``/``ece_after`` (fractions, 15 bins), ``log_loss_before``/``log_loss_after``,
@@ -145,10 +152,15 @@ def measure_saved_model(
     return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE, flip_tta=flip_tta)
 
 
-def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, training_info: dict) -> TrainingReport:
-    """Summary, learning curves, PublicTest confusion matrix, calibration sidecar and ``report.json``, beside the model.
+def write_training_artifacts(
+    model: keras.Model, data: FerDataset, selection: FerDataset, out: Path, training_info: dict
+) -> TrainingReport:
+    """Summary, learning curves, confusion matrix, calibration sidecar and ``report.json``, beside the model.
 
-    The temperature is fitted on PublicTest's LiteRT probabilities, what the product runs.
+    Measured on ``selection``, the faces training selected on (PublicTest, its FER+ majority for a model of the
+    votes, or faces held out of an image folder); the temperature is fitted on their LiteRT probabilities, what
+    the product runs. Where ``data`` has FER+ votes, PublicTest's agreement with the annotators and its FER-2013
+    accuracy are reported too, for every model.
 
     ``training_info``: ``config``, ``training_seconds``, ``data_file``, ``data_sha256`` and ``finished``.
     """
@@ -158,18 +170,25 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
     history = pd.read_csv(out / "history.csv")
     plot_learning_curves(history, out / "learning_curves.png")
     best_epoch = int(history["val_accuracy"].idxmax() + 1)
-    validation = data.split(PUBLIC_TEST)
-    metrics, _ = evaluate(EmotionClassifier(model, flip_tta=True), validation)
-    plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
-    lite, calibration = measure_saved_model(model, out, validation)
+    exact = EmotionClassifier(model, flip_tta=True)
+    metrics, _ = evaluate(exact, selection)
+    plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), selection)
+    lite, calibration = measure_saved_model(model, out, selection)
+    evaluated_on = training_info.get("validation", PUBLIC_TEST)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
-        f"PublicTest, accuracy {metrics['accuracy']:.2%} (flip TTA)",
+        f"{evaluated_on}, accuracy {metrics['accuracy']:.2%} (flip TTA)", exact.labels.emotions,
     )
+    public = data.split(PUBLIC_TEST)
+    ferplus = fer2013_accuracy = None
+    if public.votes is not None and len(public):
+        fer2013_figures, probabilities = evaluate(exact, public)
+        fer2013_accuracy = fer2013_figures["accuracy"]
+        ferplus = ferplus_metrics(probabilities, exact.labels.emotions, public.votes, public.labels)
     report = TrainingReport(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),
-        evaluated_on=PUBLIC_TEST,
+        evaluated_on=evaluated_on,
         flip_tta=True,
         **metrics,
         accuracy_without_tta=plain["accuracy"],
@@ -180,8 +199,11 @@ def write_training_artifacts(model: keras.Model, data: FerDataset, out: Path, tr
         best_epoch=best_epoch,
         exported_epoch=best_epoch if training_info["config"]["export"] == "best" else len(history),
         history=history.to_dict(orient="list"),
+        emotions=list(exact.labels.emotions),
+        ferplus=ferplus,
+        fer2013_accuracy=fer2013_accuracy,
         calibration=calibration,
-        **training_info,
+        **{key: value for key, value in training_info.items() if key != "validation"},
     )
     report.write(out / REPORT_FILE)
     return report

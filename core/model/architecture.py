@@ -7,7 +7,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from core.labels import IMAGE_SIZE, NUM_CLASSES
+from core.labels import FER2013, IMAGE_SIZE, LabelSet
+from core.model.emotion_output import emotion_output
 
 DEFAULT_FILTERS: tuple[int, ...] = (32, 64, 128, 256)
 
@@ -19,8 +20,9 @@ def build_model(
     block_dropout: float = 0.1,
     dense_dropout: float = 0.4,
     attention: bool = False,
+    labels: LabelSet = FER2013,
 ) -> keras.Model:
-    """A CNN from 48x48x1 faces in [0, 1] to softmax probabilities over the 7 emotions.
+    """A CNN from 48x48x1 faces in [0, 1] to softmax probabilities over ``labels``' emotions.
 
     Block ``i`` has ``convs_per_block`` conv-BN-ReLU layers of ``filters[i]`` channels, then
     2x2 max pooling and dropout ``block_dropout * i`` (none after the first block: the net
@@ -45,7 +47,7 @@ def build_model(
     x = layers.BatchNormalization(name="dense_bn")(x)
     x = layers.ReLU(name="dense_relu")(x)
     x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
+    outputs = emotion_output(labels)(x)
     return keras.Model(inputs, outputs, name="emotion_cnn")
 
 
@@ -63,9 +65,16 @@ def float32_copy(model: keras.Model) -> keras.Model:
     Training runs in mixed bfloat16 and its checkpoints keep those layers, which LiteRT cannot
     convert; the exported model and every model loaded for prediction are float32.
     """
+    return policy_copy(model, "float32")
+
+
+def policy_copy(model: keras.Model, policy: str) -> keras.Model:
+    """A copy of a single network whose layers compute under dtype ``policy``, its input and output in float32."""
     config = model.get_config()
+    output_layer = model.layers[-1].name
     for layer in config["layers"]:
-        layer["config"]["dtype"] = "float32"
+        kept = layer["name"] == output_layer or layer["class_name"] == "InputLayer"
+        layer["config"]["dtype"] = "float32" if kept else policy
     copy = keras.Model.from_config(config)
     copy.set_weights(model.get_weights())
     return copy

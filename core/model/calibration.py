@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.labels import NUM_CLASSES, PUBLIC_TEST
+from core.labels import PUBLIC_TEST
 
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 """The search range of ``T``; far wider than any sane model needs."""
@@ -51,7 +51,7 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-likelihood of the true labels (natural log)."""
     from sklearn import metrics  # imported here: predictions need only apply_temperature, and stay light
 
-    return float(metrics.log_loss(labels, probabilities, labels=list(range(NUM_CLASSES))))
+    return float(metrics.log_loss(labels, probabilities, labels=list(range(probabilities.shape[1]))))
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:

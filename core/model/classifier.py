@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.labels import EMOTIONS, IMAGE_SIZE
+from core.labels import FER2013, IMAGE_SIZE, LabelSet
 from core.model.calibration import apply_temperature, display_label, load_calibration, serves_flip_tta
 from core.model.lite import (
     SHIPPED_SUFFIX,
@@ -28,9 +28,11 @@ from core.model.lite import (
     cached_tflite,
     ship_tflite,
     shipped_flip_tta,
+    shipped_labels,
     shipped_tflite,
     to_tflite,
 )
+from core.model.registry import DEFAULT_MODEL_NAME, SHIPPED_MODELS, resolve_model_path
 from core.vision.crop import FaceCrop, to_model_input
 from core.vision.detect import Box
 from core.vision.faces import Detector, extract_faces
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 MODEL_FILE = "emotion_cnn.keras"
 """The model's file name, in models/ and in every training run's folder."""
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
+DEFAULT_MODEL_PATH = SHIPPED_MODELS[DEFAULT_MODEL_NAME].path
 MODEL_ENV_VAR = "FER_MODEL_PATH"
 BACKENDS = ("lite", "keras")
 
@@ -54,11 +56,13 @@ class EmotionReading:
     """What a face record's ``probabilities`` say: the top emotion, its confidence and the label shown.
 
     Shared by :class:`FacePrediction` and the video path's tracked faces; ``uncertain_below`` is the
-    model's uncertain threshold (:func:`core.model.calibration.display_label`).
+    model's uncertain threshold (:func:`core.model.calibration.display_label`), ``emotions`` the names of the
+    model's outputs, in order.
     """
 
     probabilities: np.ndarray
     uncertain_below: float
+    emotions: tuple[str, ...]
 
     @property
     def label_index(self) -> int:
@@ -66,7 +70,7 @@ class EmotionReading:
 
     @property
     def label(self) -> str:
-        return EMOTIONS[self.label_index]
+        return self.emotions[self.label_index]
 
     @property
     def confidence(self) -> float:
@@ -84,11 +88,13 @@ class FacePrediction(EmotionReading):
     face: np.ndarray
     """The 48x48 uint8 crop the model saw."""
     probabilities: np.ndarray
-    """(7,) calibrated probabilities."""
+    """Calibrated probabilities, one per emotion of the model."""
     uncertain_below: float = 0.0
     """The model's uncertain threshold: a lower confidence is shown as ``Neutral? 38%``."""
     person: int | None = None
     """Stable id of the person across a video's frames; None for a still image."""
+    emotions: tuple[str, ...] = FER2013.emotions
+    """The model's emotions, in the order of ``probabilities``."""
 
     def to_dict(self) -> dict:
         """JSON-ready: box, emotion, its probability, whether it is uncertain, every class's probability (and the
@@ -99,26 +105,36 @@ class FacePrediction(EmotionReading):
             "emotion": self.label,
             "probability": round(self.confidence, 4),
             "uncertain": self.confidence < self.uncertain_below,
-            "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities, strict=True)},
+            "probabilities": {
+                name: round(float(p), 4) for name, p in zip(self.emotions, self.probabilities, strict=True)
+            },
         }
 
 
 def default_model_path() -> Path:
-    """``FER_MODEL_PATH`` if set, else the shipped model."""
-    return Path(os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_PATH)
+    """``FER_MODEL_PATH`` (a shipped name or a path) if set, else the default shipped model."""
+    chosen = os.environ.get(MODEL_ENV_VAR)
+    return resolve_model_path(chosen) if chosen else DEFAULT_MODEL_PATH
 
 
 def check_model_shape(model: keras.Model, path: str | os.PathLike) -> None:
-    """Refuse a model that does not take (None, 48, 48, 1) faces or does not give one probability per emotion."""
-    expected_input, expected_output = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, len(EMOTIONS))
+    """Refuse a model that does not take (None, 48, 48, 1) faces or does not give one probability per emotion
+    of its label set."""
+    from core.model.emotion_output import model_labels
+
+    expected_input = (None, IMAGE_SIZE, IMAGE_SIZE, 1)
     found_input, found_output = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
     if len(model.inputs) != 1 or found_input != expected_input:
         raise ModelLoadError(
             f"{path}: the model takes input {found_input}; expected {expected_input} (48x48 grey faces)"
         )
-    if len(model.outputs) != 1 or found_output != expected_output:
+    try:
+        labels = model_labels(model)
+    except ValueError as error:
+        raise ModelLoadError(f"{path}: {error}") from error
+    if len(model.outputs) != 1 or found_output != (None, len(labels)):
         raise ModelLoadError(
-            f"{path}: the model gives output {found_output}; expected {expected_output} ({len(EMOTIONS)} emotions)"
+            f"{path}: the model gives output {found_output}; expected (None, {len(labels)}) ({len(labels)} emotions)"
         )
 
 
@@ -128,13 +144,15 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
     import keras
 
     from core.model.architecture import float32_copy
+    from core.model.emotion_output import EmotionOutput
     from core.model.smoothing import InputSmoothing
 
-    path = Path(path) if path is not None else default_model_path()
+    path = resolve_model_path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
     try:
-        model = keras.models.load_model(path, compile=False, custom_objects={"InputSmoothing": InputSmoothing})
+        custom = {"InputSmoothing": InputSmoothing, "EmotionOutput": EmotionOutput}
+        model = keras.models.load_model(path, compile=False, custom_objects=custom)
     except Exception as error:  # Keras raises many types for a broken archive
         raise ModelLoadError(f"{path} is not a readable Keras model: {error}") from error
     check_model_shape(model, path)
@@ -162,6 +180,7 @@ class EmotionClassifier:
         temperature: float = 1.0,
         uncertain_below: float = 0.0,
         model_file: str | os.PathLike | None = None,
+        labels: LabelSet | None = None,
     ):
         self._model = model
         self._model_file = model_file
@@ -170,6 +189,14 @@ class EmotionClassifier:
         self.batch_size = batch_size
         self.temperature = temperature
         self.uncertain_below = uncertain_below
+        if labels is None:
+            if model is None:
+                raise ValueError("a classifier without its Keras model must be told its labels")
+            from core.model.emotion_output import model_labels
+
+            labels = model_labels(model)
+        self.labels = labels
+        """The emotions the model predicts, in the order of its probabilities."""
         self.backend = "lite" if lite is not None else "keras"
         self._lock = threading.Lock()
         self._call = LiteRunner(lite) if lite is not None else self._keras_call()
@@ -201,7 +228,7 @@ class EmotionClassifier:
         ``.tflite`` file (served with or without flips as it was converted), predicts without TensorFlow; the Keras
         model (the ``.keras`` of the same name) loads when first needed.
         """
-        path = Path(path) if path is not None else default_model_path()
+        path = resolve_model_path(path) if path is not None else default_model_path()
         record = load_calibration(path)
         calibration = {"temperature": float(record.get("temperature", 1.0)),
                        "uncertain_below": float(record.get("uncertain_below", 0.0))}
@@ -213,12 +240,13 @@ class EmotionClassifier:
                 raise ValueError(f"{path} is a LiteRT file with{'' if inside else 'out'} flip TTA inside: "
                                  f"it runs on the lite backend only, {'with' if inside else 'without'} flip TTA")
             keras_file = path.with_suffix(Path(MODEL_FILE).suffix)
-            return cls(None, inside, lite=path.read_bytes(), model_file=keras_file, **calibration)
+            return cls(None, inside, lite=path.read_bytes(), model_file=keras_file, labels=shipped_labels(path),
+                       **calibration)
         if flip_tta is None:
             flip_tta = serves_flip_tta(record)
         lite = shipped_tflite(path, flip_tta) if backend == "lite" and path.is_file() else None
         if lite is not None:
-            return cls(None, flip_tta, lite=lite, model_file=path, **calibration)
+            return cls(None, flip_tta, lite=lite, model_file=path, labels=shipped_labels(path), **calibration)
         return cls.from_model(load_keras_model(path), flip_tta, backend, model_file=path, **calibration)
 
     @classmethod
@@ -247,7 +275,7 @@ class EmotionClassifier:
             return cls(model, flip_tta=flip_tta, lite=to_tflite(exact.probabilities), **calibration)
         lite = cached_tflite(model_file, flip_tta, lambda: to_tflite(exact.probabilities))
         if ship:
-            ship_tflite(model_file, lite, flip_tta)
+            ship_tflite(model_file, lite, flip_tta, exact.labels)
         return cls(model, flip_tta=flip_tta, lite=lite, **calibration)
 
     def _keras_call(self):
@@ -266,7 +294,7 @@ class EmotionClassifier:
         return call
 
     def probabilities(self, x: tf.Tensor) -> tf.Tensor:
-        """Differentiable, uncalibrated probabilities (N, 7) of model inputs: what attacks differentiate.
+        """Differentiable, uncalibrated probabilities (N, emotions) of model inputs: what attacks differentiate.
 
         Predictions are these with the temperature applied; a temperature never changes the argmax, so an
         attack that flips this top label flips the calibrated one too.
@@ -279,15 +307,15 @@ class EmotionClassifier:
         return probabilities
 
     def predict_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (N, 7) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
+        """Calibrated probabilities (N, emotions) for model inputs already scaled to [0, 1], shape (N, 48, 48, 1)."""
         if len(x) == 0:
-            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         with self._lock:
             probabilities = self._call(x)
         return apply_temperature(probabilities, self.temperature).astype(np.float32)
 
     def predict_faces(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 7) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
+        """Probabilities (N, emotions) for uint8 48x48 faces (N, 48, 48) or one face (48, 48)."""
         return self.predict_inputs(to_model_input(faces))
 
     def analyze_frame(self, frame: np.ndarray, detector: Detector) -> list[FacePrediction]:
@@ -300,6 +328,6 @@ class EmotionClassifier:
             return []
         probabilities = self.predict_faces(np.stack([crop.pixels for crop in crops]))
         return [
-            FacePrediction(crop.box, crop.pixels, p, self.uncertain_below)
+            FacePrediction(crop.box, crop.pixels, p, self.uncertain_below, emotions=self.labels.emotions)
             for crop, p in zip(crops, probabilities, strict=True)
         ]

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.data import FerDataset, file_sha256
-from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
+from core.labels import IMAGE_SIZE, PUBLIC_TEST
 from core.model.calibration import PROBABILITY_FLOOR, apply_temperature, load_calibration, serves_flip_tta
 from core.model.classifier import EmotionClassifier, load_keras_model
 from core.model.lite import LiteRunner, to_tflite
@@ -93,7 +93,8 @@ def export_model(
     graph = calibrated_probabilities(classifier, temperature)
     content = to_tflite(graph, quantize=int8)
     (out / TFLITE_FILE).write_bytes(content)
-    (out / LABELS_FILE).write_text("\n".join(EMOTIONS) + "\n")
+    emotions = list(classifier.labels.emotions)
+    (out / LABELS_FILE).write_text("\n".join(emotions) + "\n")
     model_input, model_output = _interface(content)
     contract = {
         "file": TFLITE_FILE,
@@ -106,7 +107,7 @@ def export_model(
             "face": f"grey face crop resized to {IMAGE_SIZE}x{IMAGE_SIZE}: a Haar-cascade box grown by "
             f"{DEFAULT_MARGIN:.0%} per side, area interpolation when shrinking (core/vision/crop.py)",
         },
-        "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": EMOTIONS},
+        "output": {**model_output, "meaning": "probabilities over labels, in labels.txt order", "labels": emotions},
         "input_smoothing": (_smoothing_contract(widths) if any(widths) else "none"),
         "flip_averaging": ("inside: the mean of the face's and its mirror image's probabilities" if flip_tta
                            else "none: the model is calibrated and served on the face alone"),

@@ -1,6 +1,6 @@
 """The fast inference path: the Keras model as a LiteRT (TensorFlow Lite) flatbuffer.
 Owns the conversion (to_tflite), its cache (cached_tflite), the shipped copy (ship_tflite, shipped_tflite,
-shipped_flip_tta) and the interpreter runner (LiteRunner).
+shipped_flip_tta, shipped_labels) and the interpreter runner (LiteRunner).
 
 Dynamic-range quantisation stores the weights as int8 and quantises activations on the fly, which
 lets XNNPACK use the CPU's int8 dot-product instructions (AVX-512 VNNI here): about 3x the
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.cache import cache_dir
-from core.labels import IMAGE_SIZE, NUM_CLASSES
+from core.labels import FER2013, IMAGE_SIZE, LabelSet, label_set_of
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -86,14 +86,14 @@ def _record_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + RECORD_SUFFIX)
 
 
-def ship_tflite(model_path: str | os.PathLike, content: bytes, flip_tta: bool) -> Path:
-    """Write a conversion of ``model_path`` beside it, with the record of the ``.keras`` it came from and whether
-    flip TTA is inside."""
+def ship_tflite(model_path: str | os.PathLike, content: bytes, flip_tta: bool, labels: LabelSet) -> Path:
+    """Write a conversion of ``model_path`` beside it, with the record of the ``.keras`` it came from, whether
+    flip TTA is inside and the emotions of its outputs, in order."""
     model_path = Path(model_path)
     shipped = model_path.with_suffix(SHIPPED_SUFFIX)
     shipped.write_bytes(content)
     record = {"source": model_path.name, "source_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
-              "flip_tta": flip_tta, "weights": "int8 (dynamic-range quantisation)"}
+              "flip_tta": flip_tta, "weights": "int8 (dynamic-range quantisation)", "emotions": list(labels.emotions)}
     _record_path(model_path).write_text(json.dumps(record, indent=2) + "\n")
     return shipped
 
@@ -116,6 +116,12 @@ def shipped_tflite(model_path: str | os.PathLike, flip_tta: bool) -> bytes | Non
 def shipped_flip_tta(model_path: str | os.PathLike) -> bool:
     """Whether the conversion shipped beside ``model_path`` (or the ``.tflite`` file itself) averages flips inside."""
     return _flip_tta_inside(_read_record(Path(model_path)))
+
+
+def shipped_labels(model_path: str | os.PathLike) -> LabelSet:
+    """The emotions of the conversion shipped beside ``model_path``; records that predate them hold FER-2013's."""
+    emotions = _read_record(Path(model_path)).get("emotions")
+    return label_set_of(emotions) if emotions else FER2013
 
 
 def _read_record(model_path: Path) -> dict:
@@ -165,10 +171,11 @@ class LiteRunner:
         return interpreter.get_tensor(self._output)[: len(x)]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 7) of float32 inputs (N, 48, 48, 1) in [0, 1]."""
+        """Probabilities (N, emotions) of float32 inputs (N, 48, 48, 1) in [0, 1]."""
         x = np.asarray(x, dtype=np.float32)
         if len(x) == 0:
-            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
+            width = self._single.get_output_details()[0]["shape"][-1]
+            return np.zeros((0, width), dtype=np.float32)
         if len(x) <= SINGLE_FACE_LIMIT:
             return np.concatenate([self._run(self._single, x[i : i + 1]) for i in range(len(x))])
         if self._batched is None:

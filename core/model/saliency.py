@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from core.labels import EMOTIONS, IMAGE_SIZE
+from core.labels import IMAGE_SIZE
 from core.model.ensemble import ensemble_members
 from core.vision.crop import to_model_input
 
@@ -128,18 +128,20 @@ def save_saliency_overlays(
     targets: Sequence[int],
     out_dir: str | os.PathLike,
     stem: str,
+    emotions: Sequence[str],
     size: int = OVERLAY_SIZE,
 ) -> list[Path]:
     """One Grad-CAM overlay PNG per face, ``{stem}_face{n}_{Emotion}.png`` (n from 1), for ``predict --saliency``.
 
-    ``faces``: the 48x48 uint8 crops the model saw; ``targets``: the class each map explains.
+    ``faces``: the 48x48 uint8 crops the model saw; ``targets``: the class each map explains, by index of the
+    model's ``emotions``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     images = saliency_overlays(model, faces, targets, size)
     for number, (image, target) in enumerate(zip(images, targets, strict=True), start=1):
-        path = out / f"{stem}_face{number}_{EMOTIONS[target]}.png"
+        path = out / f"{stem}_face{number}_{emotions[target]}.png"
         if not cv2.imwrite(str(path), image):
             raise OSError(f"could not write {path}")
         written.append(path)

@@ -2,7 +2,9 @@
 Owns TrainConfig, the input pipeline, the schedule and train(); the artifacts are written by the caller's writer.
 
 Fit on Training, select on PublicTest (early stopping keeps the best epoch); PrivateTest rows,
-when a file has them, are never touched here.
+when a file has them, are never touched here. What the faces' targets are (FER-2013's labels, FER+'s votes,
+an image folder's labels) is :mod:`core.model.targets`; a run may start from a trained network
+(:mod:`core.model.transfer`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import pandas as pd
 import tensorflow as tf
 
 from core.data import FerDataset, file_sha256, require_labels
-from core.labels import NUM_CLASSES, PUBLIC_TEST, TRAINING
-from core.model.architecture import DEFAULT_FILTERS, build_model, float32_copy
+from core.labels import FER2013, FERPLUS, LabelSet, label_set_of
+from core.model.architecture import DEFAULT_FILTERS, build_model, float32_copy, policy_copy
 from core.model.checkpoints import (
     BEST_CHECKPOINT,
     CHECKPOINT,
@@ -34,13 +36,16 @@ from core.model.checkpoints import (
 )
 from core.model.classifier import MODEL_FILE
 from core.model.random_affine import RandomAffine
+from core.model.smoothing import InputSmoothing  # noqa: F401  (registers the layer: checkpoints of started networks)
+from core.model.targets import TrainingSets, training_sets
 from core.vision.crop import to_model_input
 
 STATE_FILE = "train_state.json"
 
 Report = TypeVar("Report")
-ArtifactWriter = Callable[[keras.Model, FerDataset, Path, dict], Report]
-"""Writes a finished run's artifacts next to the model: ``(float32 model, data, out folder, training info) -> report``.
+ArtifactWriter = Callable[[keras.Model, FerDataset, FerDataset, Path, dict], Report]
+"""Writes a finished run's artifacts next to the model:
+``(float32 model, data, selection faces, out folder, training info) -> report``.
 
 Training sits below evaluation, so the caller passes the writer in (``train_cli.py`` passes
 :func:`core.evaluation.report.write_training_artifacts`)."""
@@ -66,6 +71,20 @@ class TrainConfig:
     """Rotate, shift and zoom each face in one resampling (:class:`RandomAffine`) instead of three chained layers."""
     export: str = "best"
     """Which weights become the model: ``best`` PublicTest epoch, or the ``last`` (where the cosine schedule ends)."""
+    labels: str = "fer2013"
+    """What to learn: ``fer2013`` (each face's FER-2013 label) or ``ferplus`` (the ten annotators' votes)."""
+    fer2013_weight: float = 0.0
+    """With ``ferplus``: the share of each face's target given to its FER-2013 label (see core.model.targets)."""
+    init: str | None = None
+    """A trained model file to start from instead of random weights."""
+    label_set: tuple[str, ...] = ()
+    """The emotions the model predicts, in order; empty: those of ``labels`` (or of ``init``'s network)."""
+
+    @property
+    def emotions(self) -> LabelSet:
+        if self.label_set:
+            return label_set_of(self.label_set)
+        return FERPLUS if self.labels == "ferplus" else FER2013
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -115,15 +134,15 @@ def augmentation(config: TrainConfig, seed: int) -> keras.Sequential:
     return keras.Sequential(steps, name="augmentation")
 
 
-def make_dataset(data: FerDataset, config: TrainConfig, training: bool, seed: int | None = None) -> tf.data.Dataset:
-    """Batches of (faces in [0, 1], one-hot labels); shuffled and augmented when training.
+def make_dataset(
+    faces: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool, seed: int | None = None
+) -> tf.data.Dataset:
+    """Batches of (uint8 faces scaled to [0, 1], target distributions); shuffled and augmented when training.
 
     ``seed`` (default ``config.seed``) drives the shuffling and the augmentation.
     """
     seed = config.seed if seed is None else seed
-    faces = to_model_input(data.images)
-    targets = keras.utils.to_categorical(data.labels, NUM_CLASSES).astype(np.float32)
-    dataset = tf.data.Dataset.from_tensor_slices((faces, targets))
+    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(faces), targets))
     if training:
         dataset = dataset.shuffle(len(faces), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(config.batch_size)
@@ -214,11 +233,9 @@ def train(
     Returns what ``write_artifacts`` returns (the report).
     """
     require_labels(data, "train")
+    sets = training_sets(data, config.emotions, config.labels, config.fer2013_weight, config.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
-    if len(train_split) == 0 or len(val_split) == 0:
-        raise ValueError(f"{data.source}: training needs Training and PublicTest rows; found splits {data.splits}")
     state_path = out / STATE_FILE
     initial_epoch, previous_seconds = 0, 0.0
     resuming = resume and (out / CHECKPOINT).exists() and state_path.exists()
@@ -228,23 +245,24 @@ def train(
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        weights, seconds = _fit(data, out, config, resuming, initial_epoch, previous_seconds, log)
+        weights, seconds = _fit(sets, out, config, resuming, initial_epoch, previous_seconds, log)
     finally:  # a failed run must not leave the process computing in bfloat16
         keras.mixed_precision.set_global_policy("float32")
     final = float32_copy(weights)
     final.save(out / MODEL_FILE)
     training_info = {
-        "config": {**asdict(config), "filters": list(config.filters)},
+        "config": {**asdict(config), "filters": list(config.filters), "label_set": list(config.emotions.emotions)},
+        "validation": sets.validation,
         "training_seconds": round(seconds, 1),
         "data_file": str(data_path),
         "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    return write_artifacts(final, data, out, training_info)
+    return write_artifacts(final, data, sets.selection, out, training_info)
 
 
 def _fit(
-    data: FerDataset,
+    sets: TrainingSets,
     out: Path,
     config: TrainConfig,
     resuming: bool,
@@ -253,13 +271,12 @@ def _fit(
     log,
 ) -> tuple[keras.Model, float]:
     """Build or resume the model, fit it with the checkpoint callbacks; the chosen weights and the seconds spent."""
-    train_split, val_split = data.split(TRAINING), data.split(PUBLIC_TEST)
     seed = epoch_seed(config.seed, initial_epoch)
     keras.utils.set_random_seed(seed)
 
-    train_ds = make_dataset(train_split, config, training=True, seed=seed)
-    val_ds = make_dataset(val_split, config, training=False)
-    steps = int(np.ceil(len(train_split) / config.batch_size))
+    train_ds = make_dataset(sets.train_faces, sets.train_targets, config, training=True, seed=seed)
+    val_ds = make_dataset(sets.val_faces, sets.val_targets, config, training=False)
+    steps = int(np.ceil(len(sets.train_faces) / config.batch_size))
     with distribution_strategy().scope():
         if resuming:
             model, initial_epoch = load_checkpoint(out, initial_epoch, log)
@@ -267,7 +284,7 @@ def _fit(
             model.optimizer.learning_rate = learning_rate_schedule(config, steps)
             log(f"resuming after epoch {initial_epoch}")
         else:
-            model = build_model(filters=tuple(config.filters), attention=config.attention)
+            model = _initial_model(config)
             compile_model(model, config, steps)
 
     started = time.perf_counter()
@@ -285,9 +302,9 @@ def _fit(
         keras.callbacks.CSVLogger(out / HISTORY_CSV, append=resuming),
         keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")),
         SaveState(out / STATE_FILE, started, previous_seconds),
-        EpochProgress(config.epochs, len(train_split), log),
+        EpochProgress(config.epochs, len(sets.train_faces), log),
     ]
-    log(f"training on {len(train_split)} faces, selecting on {len(val_split)} PublicTest faces, {steps} steps/epoch")
+    log(f"training on {len(sets.train_faces):,} faces, selecting on {sets.validation}, {steps} steps/epoch")
     if initial_epoch < config.epochs:
         model.fit(
             train_ds,
@@ -303,3 +320,14 @@ def _fit(
     # Re-read from disk, so that a resumed run picks the best epoch of all its runs.
     chosen = out / (BEST_CHECKPOINT if config.export == "best" else CHECKPOINT)
     return (keras.models.load_model(chosen) if chosen.exists() else model), seconds
+
+
+def _initial_model(config: TrainConfig) -> keras.Model:
+    """A fresh network, or ``config.init``'s first network with an output layer for the run's emotions."""
+    if config.init is None:
+        return build_model(filters=tuple(config.filters), attention=config.attention, labels=config.emotions)
+    from core.model.transfer import load_starting_network
+
+    network = load_starting_network(config.init, config.emotions)
+    policy = keras.mixed_precision.global_policy().name
+    return network if policy == "float32" else policy_copy(network, policy)

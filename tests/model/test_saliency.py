@@ -74,8 +74,8 @@ def test_overlay_colours_hot_regions_red_on_any_crop_size():
 
 
 def test_save_saliency_overlays_writes_one_png_per_face(shipped, faces, tmp_path):
-    paths = save_saliency_overlays(shipped, faces[:2], [3, 6], tmp_path / "saliency", "photo")
+    paths = save_saliency_overlays(shipped, faces[:2], [3, 6], tmp_path / "saliency", "photo", EMOTIONS)
     assert [p.name for p in paths] == ["photo_face1_Happy.png", "photo_face2_Neutral.png"]
     for path in paths:
         assert cv2.imread(str(path)).shape == (OVERLAY_SIZE, OVERLAY_SIZE, 3)
-    assert save_saliency_overlays(shipped, faces[:0], [], tmp_path, "none") == []
+    assert save_saliency_overlays(shipped, faces[:0], [], tmp_path, "none", EMOTIONS) == []

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import FerDataset, load_dataset
+from core.data import load_dataset
 from core.evaluation.report import write_training_artifacts
-from core.labels import TRAINING
 from core.model.training import TrainConfig, epoch_seed, make_dataset, train
 
 
@@ -24,10 +23,10 @@ def _float32_policy_after():
 def test_every_batch_gets_new_random_transforms(public_faces, policy, single_warp):
     keras.mixed_precision.set_global_policy(policy)  # training sets mixed_bfloat16 before it builds the pipeline
     faces = np.repeat(public_faces[0][:1], 16, axis=0)  # one face, so only the augmentation differs
-    data = FerDataset(faces, np.zeros(16, dtype=np.int64), np.full(16, TRAINING), "one face")
+    targets = np.eye(7, dtype=np.float32)[np.zeros(16, dtype=np.int64)]
     config = TrainConfig(batch_size=16, single_warp=single_warp)
 
-    batches = [x.numpy() for x, _ in make_dataset(data, config, training=True).repeat(3)]
+    batches = [x.numpy() for x, _ in make_dataset(faces, targets, config, training=True).repeat(3)]
 
     assert batches[0].dtype == np.float32
     original = faces[0] / 255.0

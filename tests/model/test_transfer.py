@@ -1,0 +1,95 @@
+"""Starting from a trained network: the label set a run keeps, and the output layer it gets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import load_dataset
+from core.evaluation.report import read_report
+from core.labels import FER2013, FERPLUS, PUBLIC_TEST, TRAINING
+from core.model.architecture import build_model
+from core.model.emotion_output import model_labels
+from core.model.targets import VALIDATION_SHARE, training_sets
+from core.model.transfer import label_set_for_data, starting_network
+
+SMALL = (4, 4, 8, 8)
+
+
+def test_a_folder_of_known_emotions_keeps_the_models_label_set():
+    assert label_set_for_data(FERPLUS, ["Happy", "Sad"]) == FERPLUS  # a lab set without Neutral or Contempt
+    assert label_set_for_data(FER2013, ["happy", "sad"]) == FER2013
+    assert label_set_for_data(FER2013, ["Happy", "Contempt"]) == FERPLUS  # a new emotion widens it
+
+
+def test_a_new_label_set_keeps_the_shared_outputs_weights():
+    seven = build_model(filters=SMALL, labels=FER2013)
+    eight = starting_network(seven, FERPLUS)
+    assert model_labels(eight) == FERPLUS and eight.outputs[0].shape[-1] == 8
+    old_kernel, _ = seven.layers[-1].get_weights()
+    new_kernel, _ = eight.layers[-1].get_weights()
+    np.testing.assert_array_equal(new_kernel[:, :7], old_kernel)
+    np.testing.assert_allclose(eight.get_layer("dense").get_weights()[0], seven.get_layer("dense").get_weights()[0])
+    faces = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
+    seven_p, eight_p = seven.predict(faces, verbose=0), eight.predict(faces, verbose=0)
+    # The seven shared logits are the old ones: their ratios survive the new softmax.
+    np.testing.assert_allclose(eight_p[:, :7] / eight_p[:, :7].sum(1, keepdims=True), seven_p, rtol=1e-4)
+
+
+def test_the_same_label_set_keeps_the_whole_network():
+    seven = build_model(filters=SMALL, labels=FER2013)
+    again = starting_network(seven)
+    faces = np.random.default_rng(1).random((3, 48, 48, 1), dtype=np.float32)
+    np.testing.assert_allclose(again.predict(faces, verbose=0), seven.predict(faces, verbose=0), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def small_votes(fer_frame, fer_csv, small_csv) -> None:
+    """fer2013new.csv beside the small CSV: the shared votes of the same rows."""
+    shared = pd.read_csv(fer_csv.parent / "fer2013new.csv.gz")
+    shared.loc[fer_frame.index].to_csv(small_csv.parent / "fer2013new.csv", index=False)
+
+
+def test_vote_targets_mix_in_fer2013_labels_and_select_on_the_majority(small_csv, small_votes):
+    from core.ferplus import attach_votes, majority_labels
+
+    data = attach_votes(load_dataset(small_csv), small_csv.parent / "fer2013new.csv")
+    sets = training_sets(data, FERPLUS, "ferplus", fer2013_weight=0.25)
+    train = data.split(TRAINING)
+    assert len(sets.train_faces) < len(train)  # faces without an emotion as top vote are left out
+    assert np.allclose(sets.train_targets.sum(axis=1), 1.0)
+    assert (sets.train_targets.max(axis=1) >= 0.25).all()
+    majority = majority_labels(data.split(PUBLIC_TEST).votes)
+    assert len(sets.val_faces) == (majority >= 0).sum()
+    np.testing.assert_array_equal(sets.val_targets.argmax(axis=1), majority[majority >= 0])
+    np.testing.assert_array_equal(sets.selection.labels, majority[majority >= 0])
+    with pytest.raises(ValueError, match="eight emotions"):
+        training_sets(data, FER2013, "ferplus")
+
+
+def test_without_a_test_split_a_stratified_share_of_training_is_held_out(small_csv):
+    data = load_dataset(small_csv).split(TRAINING)
+    sets = training_sets(data, FER2013)
+    held = len(sets.val_faces)
+    assert held == pytest.approx(len(data) * VALIDATION_SHARE, abs=1)
+    assert held + len(sets.train_faces) == len(data)
+    assert "held out" in sets.validation
+    shares = np.bincount(sets.selection.labels, minlength=7) / held
+    overall = np.bincount(data.labels, minlength=7) / len(data)
+    assert np.abs(shares - overall).max() < 0.05  # stratified
+
+
+def test_train_on_votes_from_a_shipped_network_reports_both_label_sets(small_csv, small_votes, tmp_path):
+    import train_cli
+
+    out = tmp_path / "ferplus"
+    code = train_cli.main(["train", "--data", str(small_csv), "--labels", "ferplus", "--init", "fer2013",
+                           "--fer2013-weight", "0.3", "--epochs", "1", "--out", str(out)])
+    assert code == 0
+    report = read_report(out / "report.json")
+    assert report.emotions == list(FERPLUS.emotions)
+    assert report.ferplus is not None and 0 < report.ferplus["accuracy"] <= 1
+    assert report.fer2013_accuracy is not None
+    assert "FER+ majority" in report.evaluated_on
+    assert list(report.per_class) == list(FERPLUS.emotions)
