@@ -100,6 +100,9 @@ class VideoReader:
         self._decoder: threading.Thread | None = None
 
     def _open_stream(self, name: str, max_side: int) -> VideoInfo:
+        container_format = self._container.format
+        if container_format.name == "image2" or container_format.name.endswith("_pipe"):  # png_pipe, jpeg_pipe...
+            raise VideoAnalysisError(f"{name} is a still image ({container_format.long_name}), not a video")
         if not self._container.streams.video:
             kinds = sorted({stream.type for stream in self._container.streams}) or ["no streams at all"]
             raise VideoAnalysisError(f"{name} has no video stream (it holds {', '.join(kinds)})")
