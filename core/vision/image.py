@@ -1,5 +1,5 @@
 """Decode an image file or upload to a BGR ``uint8`` array: the one decoder behind every entry point.
-Owns decode_image, ImageDecodeError, shrink and the limits (MAX_PIXELS, MAX_FILE_BYTES, DISPLAY_MAX_SIDE).
+Owns decode_image, ImageDecodeError and its kinds, shrink and the limits (MAX_PIXELS, MAX_FILE_BYTES, DISPLAY_MAX_SIDE).
 
 In order: the file's size is bounded; Pillow reads the format and the pixel count from the header
 only (no pixel data) and too many pixels are refused; OpenCV decodes the pixels unchanged; 16-bit
@@ -47,6 +47,14 @@ class ImageDecodeError(ValueError):
     """An image that cannot be used; for a file the message starts with its path."""
 
 
+class ImageTooLargeError(ImageDecodeError):
+    """An image over the byte or pixel limit."""
+
+
+class NotAnImageError(ImageDecodeError):
+    """Bytes in none of the accepted formats."""
+
+
 def decode_image(
     source: bytes | str | os.PathLike, max_pixels: int = MAX_PIXELS, max_side: int | None = None
 ) -> np.ndarray:
@@ -56,7 +64,7 @@ def decode_image(
     try:
         return _decode(_read_file(Path(source)), max_pixels, max_side)
     except ImageDecodeError as error:
-        raise ImageDecodeError(f"{os.fspath(source)}: {error}") from None
+        raise type(error)(f"{os.fspath(source)}: {error}") from None
 
 
 def _read_file(path: Path) -> bytes:
@@ -74,7 +82,7 @@ def _read_file(path: Path) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise ImageDecodeError("not an image file (not a regular file)")
         if info.st_size > MAX_FILE_BYTES:
-            raise ImageDecodeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
+            raise ImageTooLargeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
         with open(descriptor, "rb", closefd=False) as handle:
             data = handle.read(MAX_FILE_BYTES + 1)  # bounded: a /proc file says it is empty whatever it holds
     except OSError as error:
@@ -86,7 +94,7 @@ def _read_file(path: Path) -> bytes:
 
 def _decode(data: bytes, max_pixels: int, max_side: int | None) -> np.ndarray:
     if len(data) > MAX_FILE_BYTES:
-        raise ImageDecodeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
+        raise ImageTooLargeError(f"file too large: over {MAX_FILE_BYTES // 2**20} MB")
     orientation = _read_header(data, max_pixels)
     try:
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
@@ -103,22 +111,22 @@ def _decode(data: bytes, max_pixels: int, max_side: int | None) -> np.ndarray:
 def _read_header(data: bytes, max_pixels: int) -> int:
     """Checks the format and pixel count in the header (Pillow decodes no pixels); the EXIF orientation."""
     if not data:
-        raise ImageDecodeError("not an image file (the file is empty)")
+        raise NotAnImageError("not an image file (the file is empty)")
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as header:
             width, height = header.size
             orientation = _orientation(header.info)
     except Image.DecompressionBombError:  # Pillow's own limit, far above ours
-        raise ImageDecodeError(
+        raise ImageTooLargeError(
             f"image too large: over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, the limit is "
             f"{max_pixels / 1e6:g} megapixels"
         ) from None
     except UnidentifiedImageError:
-        raise ImageDecodeError(f"not an image file (expected {_FORMAT_NAMES})") from None
+        raise NotAnImageError(f"not an image file (expected {_FORMAT_NAMES})") from None
     if width <= 0 or height <= 0:
         raise ImageDecodeError("truncated or corrupt image")
     if width * height > max_pixels:
-        raise ImageDecodeError(
+        raise ImageTooLargeError(
             f"image too large: {width} x {height} pixels, the limit is {max_pixels / 1e6:g} megapixels"
         )
     return orientation
