@@ -111,19 +111,24 @@ def _clock_ghz(info: dict) -> tuple[float, str]:
     return 2.0, "guess (no clock found)"
 
 
-def flop_report(model, rate: dict | None, tta: bool, peak: dict) -> dict:
+def flop_report(model, rate: dict | None, tta: bool, peak: dict, int8: bool = False) -> dict:
     """FLOPs per face (doubled with flip TTA) and what a measured throughput achieves against the peak.
 
     ``rate`` is a throughput report (``faces_per_s``, ``faces_per_cpu_s``). Per CPU-second the
     achieved FLOP/s is set against one core's peak: the efficiency of the kernels, whatever
-    else is running.
+    else is running. ``int8``: the rate was measured on int8 kernels, whose ceiling is not the fp32 peak
+    (VNNI does several times the fp32 work per cycle), so no fraction of that peak is given.
     """
     counted = count_macs(model)
     per_face = counted["flops"] * (2 if tta else 1)
-    report = {**counted, "flops_per_face": per_face, "tta": tta, "roofline_faces_per_s": peak["peak_flops"] / per_face}
+    report = {**counted, "flops_per_face": per_face, "tta": tta, "int8": int8}
     if rate and rate.get("faces_per_s"):
-        achieved = rate["faces_per_s"] * per_face
-        report.update({"achieved_flops": achieved, "fraction_of_peak": achieved / peak["peak_flops"]})
+        report["achieved_flops"] = rate["faces_per_s"] * per_face
+    if int8:
+        return report
+    report["roofline_faces_per_s"] = peak["peak_flops"] / per_face
+    if "achieved_flops" in report:
+        report["fraction_of_peak"] = report["achieved_flops"] / peak["peak_flops"]
     if rate and rate.get("faces_per_cpu_s"):
         per_cpu = rate["faces_per_cpu_s"] * per_face
         core_peak = peak["peak_flops"] / peak["cores"]

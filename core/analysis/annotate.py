@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 
 from core.analysis.tracked import TrackedFace
-from core.labels import EMOTIONS
+from core.labels import FERPLUS
 from core.model.classifier import FacePrediction
 
-# One BGR colour per emotion, in label order.
+# One BGR colour per emotion, in FER+'s label order (FER-2013's seven, then Contempt).
 EMOTION_COLOURS_BGR: tuple[tuple[int, int, int], ...] = (
     (60, 60, 230),  # Angry: red
     (60, 160, 60),  # Disgust: green
@@ -21,8 +21,9 @@ EMOTION_COLOURS_BGR: tuple[tuple[int, int, int], ...] = (
     (200, 120, 40),  # Sad: blue
     (40, 140, 250),  # Surprise: orange
     (170, 170, 170),  # Neutral: grey
+    (150, 150, 40),  # Contempt: teal
 )
-assert len(EMOTION_COLOURS_BGR) == len(EMOTIONS)
+assert len(EMOTION_COLOURS_BGR) == len(FERPLUS)
 
 
 def draw_predictions(frame: np.ndarray, predictions: list[FacePrediction]) -> np.ndarray:

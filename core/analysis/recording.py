@@ -29,9 +29,10 @@ from core.analysis.timeline import EmotionTimeline, PersonSummary
 from core.analysis.tracked import FrameAnalyzer, TrackedFace
 from core.analysis.video_reader import MAX_SIDE, DecodedFrame, VideoAnalysisError, VideoInfo, VideoReader
 from core.analysis.video_writer import H264Writer
-from core.labels import EMOTIONS
+from core.labels import FER2013
 
-CSV_COLUMNS = ("frame", "time_s", "person", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS)
+FACE_COLUMNS = ("frame", "time_s", "person", "x", "y", "w", "h", "emotion", "confidence")
+"""frames.csv's columns before one probability column per emotion of the model."""
 FRAMES_CSV, SUMMARY_JSON, ANNOTATED_MP4, TIMELINE_PNG = "frames.csv", "summary.json", "annotated.mp4", "timeline.png"
 
 
@@ -85,6 +86,11 @@ class RecordingSummary:
         }
 
 
+def csv_columns(emotions: tuple[str, ...]) -> tuple[str, ...]:
+    """frames.csv's header for a model predicting ``emotions``."""
+    return (*FACE_COLUMNS, *emotions)
+
+
 def analyze_recording(
     source_path: str | Path,
     out_dir: str | Path,
@@ -106,7 +112,8 @@ def analyze_recording(
         info = reader.info
         out_dir.mkdir(parents=True, exist_ok=True)
         scale_x, scale_y = _source_scale(info)
-        timeline = EmotionTimeline(info.duration_s)
+        emotions = getattr(analyze_frame, "emotions", FER2013.emotions)
+        timeline = EmotionTimeline(info.duration_s, emotions)
         frame_s = 1.0 / (info.fps or 30.0)
         decoded = analysed = 0
         first_s = end_s = 0.0
@@ -118,7 +125,7 @@ def analyze_recording(
             H264Writer(out_dir / ANNOTATED_MP4, info.analysis_width, info.analysis_height, info.fps) as writer,
         ):
             rows = csv.writer(handle)
-            rows.writerow(CSV_COLUMNS)
+            rows.writerow(csv_columns(emotions))
             try:
                 for frame in reader.frames(_detect_ahead(analyze_frame, every)):
                     if decoded == 0:

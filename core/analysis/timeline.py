@@ -14,7 +14,7 @@ import numpy as np
 
 from core.analysis.annotate import EMOTION_COLOURS_BGR
 from core.analysis.tracked import TrackedFace
-from core.labels import EMOTIONS, NUM_CLASSES
+from core.labels import FER2013
 
 MAX_BINS = 600
 """The chart's resolution: a video is cut into at most this many time bins (but none shorter than 0.5 s)."""
@@ -26,7 +26,7 @@ class _Person:
     first_s: float
     last_s: float = 0.0
     seconds: float = 0.0
-    label_seconds: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES))
+    label_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     bins: dict[int, np.ndarray] = field(default_factory=dict)
     """Time bin -> probabilities summed over the bin, weighted by the seconds each frame stands for."""
 
@@ -55,14 +55,17 @@ class PersonSummary:
 class EmotionTimeline:
     """Add each analysed frame's faces with the seconds the frame stands for (until the next analysed frame)."""
 
-    def __init__(self, duration_s: float | None) -> None:
+    def __init__(self, duration_s: float | None, emotions: tuple[str, ...] = FER2013.emotions) -> None:
         self.bin_s = max(MIN_BIN_S, (duration_s or 0.0) / MAX_BINS)
+        self.emotions = emotions
         self._people: dict[int, _Person] = {}
 
     def add(self, faces: list[TrackedFace], start_s: float, seconds: float) -> None:
         bin_index = int(start_s // self.bin_s)
         for face in faces:
-            person = self._people.setdefault(face.person, _Person(first_s=start_s))
+            person = self._people.setdefault(
+                face.person, _Person(first_s=start_s, label_seconds=np.zeros(len(self.emotions)))
+            )
             person.last_s = start_s + seconds
             person.seconds += seconds
             person.label_seconds[face.label_index] += seconds
@@ -83,8 +86,8 @@ class EmotionTimeline:
                     seconds_on_screen=person.seconds,
                     first_seen_s=person.first_s,
                     last_seen_s=person.last_s,
-                    emotion_share=dict(zip(EMOTIONS, shares.tolist(), strict=True)),
-                    dominant_emotion=EMOTIONS[int(np.argmax(person.label_seconds))],
+                    emotion_share=dict(zip(self.emotions, shares.tolist(), strict=True)),
+                    dominant_emotion=self.emotions[int(np.argmax(person.label_seconds))],
                 )
             )
         return summaries
@@ -111,7 +114,7 @@ class EmotionTimeline:
         if not people:
             axes.text(0.5, 0.5, "no faces found", ha="center", va="center", transform=axes.transAxes)
         figure.legend(
-            handles=[Patch(color=colour, label=name) for name, colour in zip(EMOTIONS, colours, strict=True)],
+            handles=[Patch(color=colour, label=name) for name, colour in zip(self.emotions, colours, strict=False)],
             loc="outside right upper",
         )
         figure.savefig(path, dpi=100)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.labels import FER2013
 from core.model.classifier import EmotionClassifier, EmotionReading
 from core.vision.faces import Detector, FoundFaces, extract_tracked_faces, find_faces
 from core.vision.track import Tracker
@@ -27,15 +28,18 @@ class TrackedFace(EmotionReading):
     """Stable id of the person across frames, from the tracker."""
     box: BoxXYWH
     probabilities: np.ndarray
-    """(7,) calibrated emotion probabilities in :data:`core.labels.EMOTIONS` order."""
+    """Calibrated probabilities, one per emotion of ``emotions``."""
     uncertain_below: float = 0.0
     """The model's uncertain threshold (:func:`core.model.calibration.display_label`)."""
+    emotions: tuple[str, ...] = FER2013.emotions
+    """The model's emotions, in the order of ``probabilities``."""
 
 
 FrameAnalyzer = Callable[[np.ndarray, float], list[TrackedFace]]
 """``analyze_frame(frame_bgr, t_seconds) -> faces``: called once per analysed frame, in time order. One that
 also has ``find(frame_bgr)`` (as :class:`DetectTrackClassify`) may be handed that frame's ``find`` result as a
-third argument, computed ahead on another thread."""
+third argument, computed ahead on another thread. Its ``emotions`` attribute names the probabilities' columns;
+an analyser without one predicts FER-2013's seven."""
 
 
 class DetectTrackClassify:
@@ -43,6 +47,7 @@ class DetectTrackClassify:
 
     def __init__(self, classifier: EmotionClassifier, detector: Detector, tracker: Tracker) -> None:
         self.classifier, self.detector, self.tracker = classifier, detector, tracker
+        self.emotions = classifier.labels.emotions
 
     def find(self, frame: np.ndarray) -> FoundFaces:
         """The detection step alone; frames in order, from one thread (the video reader's)."""
@@ -53,7 +58,7 @@ class DetectTrackClassify:
         crops, people = extract_tracked_faces(frame, self.detector, self.tracker, t, found)
         return [
             TrackedFace(person, (face.box.x, face.box.y, face.box.w, face.box.h), face.probabilities,
-                        face.uncertain_below)
+                        face.uncertain_below, face.emotions)
             for person, face in zip(people, self.classifier.classify_crops(crops), strict=True)
         ]
 

@@ -173,7 +173,7 @@ def write_training_artifacts(
     exact = EmotionClassifier(model, flip_tta=True)
     metrics, _ = evaluate(exact, selection)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), selection)
-    lite, calibration = measure_saved_model(model, out, selection)
+    lite, calibration = measure_saved_model(model, out, selection, training_info["config"]["serve_flip_tta"])
     evaluated_on = training_info.get("validation", PUBLIC_TEST)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",

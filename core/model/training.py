@@ -79,6 +79,8 @@ class TrainConfig:
     """A trained model file to start from instead of random weights."""
     label_set: tuple[str, ...] = ()
     """The emotions the model predicts, in order; empty: those of ``labels`` (or of ``init``'s network)."""
+    serve_flip_tta: bool = True
+    """Whether the finished model is served (measured, calibrated) averaging each face with its mirror image."""
 
     @property
     def emotions(self) -> LabelSet:

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from core.analysis.recording import CSV_COLUMNS, analyze_recording
+from core.analysis.recording import analyze_recording, csv_columns
 from core.analysis.tracked import TrackedFace, frame_analyzer
 from core.analysis.video_reader import VideoAnalysisError
 from core.labels import EMOTIONS
@@ -54,7 +54,7 @@ def test_outputs_of_a_stub_analysis(plain_clip, tmp_path):
     assert reports[-1].video_s == pytest.approx(summary.video_seconds)
     header, rows = read_rows(tmp_path)
     assert header == ["frame", "time_s", "person", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
-    assert tuple(header) == CSV_COLUMNS
+    assert tuple(header) == csv_columns(EMOTIONS)
     assert len(rows) == CLIP_FRAMES + CLIP_FPS  # person 2 in the frames before t = 1 s
     assert [int(row["frame"]) for row in rows if row["person"] == "1"] == list(range(CLIP_FRAMES))
     assert float(rows[2]["time_s"]) == pytest.approx(1 / CLIP_FPS, abs=1e-3)

@@ -93,3 +93,24 @@ def test_train_on_votes_from_a_shipped_network_reports_both_label_sets(small_csv
     assert report.fer2013_accuracy is not None
     assert "FER+ majority" in report.evaluated_on
     assert list(report.per_class) == list(FERPLUS.emotions)
+
+
+def test_fine_tuning_on_a_folder_with_a_new_emotion_widens_the_label_set(public_faces, tmp_path):
+    import cv2
+
+    import train_cli
+
+    faces, labels = public_faces
+    names = {3: "happy", 4: "sad", 6: "contempt"}  # Neutral faces stand in for Contempt: a name the model lacks
+    for number, (face, label) in enumerate(zip(faces, labels, strict=True)):
+        if label in names:
+            folder = tmp_path / "faces" / "train" / names[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{number}.png"), cv2.resize(face, (96, 96)))
+    out = tmp_path / "mine"
+    assert train_cli.main(["train", "--data", str(tmp_path / "faces"), "--init", "fer2013", "--epochs", "1",
+                           "--out", str(out)]) == 0
+    report = read_report(out / "report.json")
+    assert report.emotions == list(FERPLUS.emotions)
+    assert "held out of Training" in report.evaluated_on
+    assert report.config["learning_rate"] == pytest.approx(3e-4)  # the fine-tuning default
