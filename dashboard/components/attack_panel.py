@@ -20,7 +20,7 @@ from components.model import display_path, mtime_ns
 from components.saliency import SALIENCY_HELP, saliency_images
 from core.adversarial.attacks import DEFAULT_MAX_GREY, GREY_LEVELS, attack, grey_to_epsilon, to_uint8
 from core.adversarial.harden import HARDENED_MODEL
-from core.labels import EMOTIONS, IMAGE_SIZE, NUM_PIXELS
+from core.labels import IMAGE_SIZE, NUM_PIXELS
 from core.model.classifier import EmotionClassifier, ModelLoadError
 from core.vision.crop import to_model_input
 
@@ -81,9 +81,10 @@ def perturbation_figure(delta: np.ndarray, linf: int) -> go.Figure:
     return figure
 
 
-def before_after_figure(before: np.ndarray, after: np.ndarray, target: int | None) -> go.Figure:
-    """Probabilities before and after the attack, side by side per emotion."""
-    names = [f"<b>{name}</b> (target)" if index == target else name for index, name in enumerate(EMOTIONS)]
+def before_after_figure(before: np.ndarray, after: np.ndarray, target: int | None, emotions: tuple[str, ...]
+                        ) -> go.Figure:
+    """Probabilities before and after the attack, side by side per emotion of the attacked model."""
+    names = [f"<b>{name}</b> (target)" if index == target else name for index, name in enumerate(emotions)]
     figure = go.Figure([
         go.Bar(name="before", x=before, y=names, orientation="h", marker_color="#a0a4ab",
                text=[f"{value:.0%}" for value in before], textposition="outside",
@@ -100,14 +101,14 @@ def before_after_figure(before: np.ndarray, after: np.ndarray, target: int | Non
     return figure
 
 
-def verdict(before: np.ndarray, after: np.ndarray, target: int | None) -> str:
+def verdict(before: np.ndarray, after: np.ndarray, target: int | None, emotions: tuple[str, ...]) -> str:
     source, now = int(np.argmax(before)), int(np.argmax(after))
-    change = f"**{EMOTIONS[source]}** {before[source]:.0%} → **{EMOTIONS[now]}** {after[now]:.0%}"
+    change = f"**{emotions[source]}** {before[source]:.0%} → **{emotions[now]}** {after[now]:.0%}"
     if now == source:
         return f":green[**Not fooled**]: {change}; the label held."
     if target is None or now == target:
-        return f":red[**Fooled**]: {change}; the model now says {EMOTIONS[now]}."
-    return f":orange[**Label changed**]: {change}, but not to {EMOTIONS[target]} yet."
+        return f":red[**Fooled**]: {change}; the model now says {emotions[now]}."
+    return f":orange[**Label changed**]: {change}, but not to {emotions[target]} yet."
 
 
 def attack_panel(
@@ -138,7 +139,10 @@ def attack_panel(
                                     "FGSM: one step of the full budget.")
         method = METHODS[method_name]
         steps = st.select_slider("PGD steps", PGD_STEPS, value=10, key="adversarial_steps") if method == "pgd" else 1
-        target_name = st.selectbox("Target class", [UNTARGETED, *EMOTIONS], key="adversarial_target",
+        emotions = model.labels.emotions
+        if st.session_state.get("adversarial_target") not in (None, UNTARGETED, *emotions):  # another model's
+            del st.session_state["adversarial_target"]
+        target_name = st.selectbox("Target class", [UNTARGETED, *emotions], key="adversarial_target",
                                    help="Targeted: push the face toward this class. Untargeted: away from the "
                                         "class the model gives it now.")
         grey = st.slider("Budget ε (L-inf, grey levels out of 255)", 0, DEFAULT_MAX_GREY, 4, key="adversarial_grey",
@@ -147,7 +151,7 @@ def attack_panel(
     if picked is None:
         return grey
     face, description = picked
-    target = None if target_name == UNTARGETED else EMOTIONS.index(target_name)
+    target = None if target_name == UNTARGETED else emotions.index(target_name)
     path = hardened_file if model_name == HARDENED else model_file
     model_key = f"{path}:{mtime_ns(path)}:{model.flip_tta}"
     try:
@@ -159,27 +163,27 @@ def attack_panel(
     before, after = result["before"], result["after"]
     linf, l2 = result["linf"], result["l2"]
 
-    st.markdown(verdict(before, after, target))
+    st.markdown(verdict(before, after, target, emotions))
     if target is not None and int(np.argmax(before)) == target:
-        st.caption(f"The model already says {EMOTIONS[target]}: a targeted attack toward it only makes it surer.")
+        st.caption(f"The model already says {emotions[target]}: a targeted attack toward it only makes it surer.")
     images = st.columns([1, 1, 1, 1.8], gap="medium")
     source_index, now = int(np.argmax(before)), int(np.argmax(after))
-    images[0].image(show(face), caption=f"Original: {EMOTIONS[source_index]} {before[source_index]:.0%}")
+    images[0].image(show(face), caption=f"Original: {emotions[source_index]} {before[source_index]:.0%}")
     with images[1]:
         st.plotly_chart(perturbation_figure(result["delta"], linf), key="adversarial_perturbation",
                         config={"displayModeBar": False})
         st.caption(f"Perturbation, amplified: ±{max(linf, 1)} grey levels fill the colour scale "
                    "(red brighter, blue darker)")
     images[2].image(show(result["adversarial"]),
-                    caption=f"Adversarial ({method_name}, ε {grey}/255): {EMOTIONS[now]} {after[now]:.0%}")
-    images[3].plotly_chart(before_after_figure(before, after, target), key="adversarial_probabilities",
+                    caption=f"Adversarial ({method_name}, ε {grey}/255): {emotions[now]} {after[now]:.0%}")
+    images[3].plotly_chart(before_after_figure(before, after, target, emotions), key="adversarial_probabilities",
                            config={"displayModeBar": False})
     saliency = saliency_images(model, model_key, np.stack([face, result["adversarial"]]), [source_index, now], SHOWN)
     with st.container(key="adversarial_saliency"):
         st.markdown("**Saliency before and after the attack** (Grad-CAM of each face's top label)", help=SALIENCY_HELP)
         columns = st.columns([1, 1, 2.8], gap="medium")
-        columns[0].image(saliency[0], caption=f"Original: where {EMOTIONS[source_index]} comes from")
-        columns[1].image(saliency[1], caption=f"Adversarial: where {EMOTIONS[now]} comes from")
+        columns[0].image(saliency[0], caption=f"Original: where {emotions[source_index]} comes from")
+        columns[1].image(saliency[1], caption=f"Adversarial: where {emotions[now]} comes from")
 
     metrics = st.columns(4)
     metrics[0].metric("Budget ε", f"{grey}/255", help=f"= {grey_to_epsilon(grey):.4f} in [0, 1]",
@@ -197,7 +201,7 @@ def attack_panel(
     st.caption(f"Face: {description}. {steps_text} against the {model_name.lower()} model "
                f"(flip TTA {'on' if model.flip_tta else 'off'}), rounded to 8 bits within the budget; "
                f"computed in {result['seconds']:.2f} s, then cached.")
-    target_part = "untargeted" if target is None else EMOTIONS[target].lower()
+    target_part = "untargeted" if target is None else emotions[target].lower()
     st.download_button(
         "Download the adversarial PNG (48x48, 8-bit)", data=result["png"], mime="image/png", on_click="ignore",
         file_name=f"adversarial_{method}_{target_part}_{grey}grey.png", key="adversarial_download",

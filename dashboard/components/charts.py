@@ -1,6 +1,9 @@
 """Charts of what the model says and how well it does; emotions coloured like the boxes drawn on frames.
-Owns EMOTION_COLOURS, probability_figure, probability_table, confusion_figure, learning_curves_figure and
-reliability_figure.
+Owns EMOTION_COLOURS, emotion_colour, probability_figure, probability_table, distributions_figure, confusion_figure,
+learning_curves_figure and reliability_figure.
+
+Every chart takes the emotions it shows (a model's ``labels.emotions``, a report's ``emotions``): seven for a
+FER-2013 model, eight for a FER+ one.
 """
 
 from __future__ import annotations
@@ -11,18 +14,30 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.analysis.annotate import EMOTION_COLOURS_BGR
-from core.labels import EMOTIONS
+from core.labels import FERPLUS
 
 EMOTION_COLOURS = tuple(f"#{r:02x}{g:02x}{b:02x}" for b, g, r in EMOTION_COLOURS_BGR)
-"""One CSS colour per emotion (label order), the same as the boxes drawn on frames."""
+"""One CSS colour per emotion in FER+'s order (FER-2013's seven, then Contempt), as the boxes drawn on frames."""
+OTHER_COLOUR = "#7f7f7f"
+"""For an emotion the project does not know (a custom model's)."""
 
 
-def probability_figure(probabilities: np.ndarray, height: int = 260, title: str | None = None) -> go.Figure:
-    """Horizontal bars, one per emotion in label order, coloured like the boxes on the video."""
+def emotion_colour(name: str) -> str:
+    """An emotion's colour, by name (FER+'s order), so that it is the same whichever model names it."""
+    try:
+        return EMOTION_COLOURS[FERPLUS.index(name)]
+    except ValueError:
+        return OTHER_COLOUR
+
+
+def probability_figure(
+    probabilities: np.ndarray, emotions: tuple[str, ...], height: int = 260, title: str | None = None
+) -> go.Figure:
+    """Horizontal bars, one per emotion of the model in its order, coloured like the boxes on the video."""
     values = np.asarray(probabilities, dtype=float)
     figure = go.Figure(
         go.Bar(
-            x=values, y=list(EMOTIONS), orientation="h", marker_color=list(EMOTION_COLOURS),
+            x=values, y=list(emotions), orientation="h", marker_color=[emotion_colour(name) for name in emotions],
             text=[f"{value:.0%}" for value in values], textposition="auto",
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )
@@ -35,30 +50,50 @@ def probability_figure(probabilities: np.ndarray, height: int = 260, title: str 
     return figure
 
 
-def probability_table(probabilities: np.ndarray) -> dict[str, str]:
-    return {emotion: f"{value:.1%}" for emotion, value in zip(EMOTIONS, probabilities, strict=True)}
+def probability_table(probabilities: np.ndarray, emotions: tuple[str, ...]) -> dict[str, str]:
+    return {emotion: f"{value:.1%}" for emotion, value in zip(emotions, probabilities, strict=True)}
 
 
-def confusion_figure(matrix: np.ndarray, normalised: bool) -> go.Figure:
-    """The confusion matrix as a heatmap (counts or row shares) whose cells can be hovered and clicked."""
+def distributions_figure(distributions: dict[str, np.ndarray], emotions: tuple[str, ...], height: int = 300,
+                         colours: tuple[str, ...] = ("#4c78a8", "#f58518")) -> go.Figure:
+    """Grouped horizontal bars: several distributions over the same emotions (the model's beside the annotators')."""
+    figure = go.Figure([
+        go.Bar(name=name, x=np.asarray(values, dtype=float), y=list(emotions), orientation="h",
+               marker_color=colours[number % len(colours)], text=[f"{value:.0%}" for value in values],
+               textposition="outside", hovertemplate=f"{name}, %{{y}}: %{{x:.1%}}<extra></extra>")
+        for number, (name, values) in enumerate(distributions.items())
+    ])
+    figure.update_layout(
+        barmode="group", height=height, margin=dict(l=10, r=10, t=10, b=10), bargap=0.25,
+        xaxis=dict(range=[0, 1.15], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%"),
+        yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=1.08, x=0),
+    )
+    return figure
+
+
+def confusion_figure(matrix: np.ndarray, normalised: bool, emotions: tuple[str, ...]) -> go.Figure:
+    """The confusion matrix over ``emotions`` as a heatmap (counts or row shares) whose cells can be hovered and
+    clicked."""
+    classes = len(emotions)
     rows = matrix.sum(axis=1, keepdims=True)
     columns = matrix.sum(axis=0, keepdims=True)
     row_share = matrix / np.maximum(rows, 1)
     column_share = matrix / np.maximum(columns, 1)
     z = row_share if normalised else matrix
-    text = [[f"{row_share[i, j]:.0%}" if normalised else f"{matrix[i, j]:,}" for j in range(len(EMOTIONS))]
-            for i in range(len(EMOTIONS))]
+    text = [[f"{row_share[i, j]:.0%}" if normalised else f"{matrix[i, j]:,}" for j in range(classes)]
+            for i in range(classes)]
     figure = go.Figure(go.Heatmap(
-        z=z, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", text=text, texttemplate="%{text}",
+        z=z, x=list(emotions), y=list(emotions), colorscale="Blues", text=text, texttemplate="%{text}",
         zmin=0, zmax=1 if normalised else None, hoverinfo="skip",
         colorbar=dict(title="share of true class" if normalised else "faces", tickformat=".0%" if normalised else ""),
     ))
     # Transparent markers over the cell centres carry the hover text and make cells clickable.
-    true_index, predicted_index = np.meshgrid(range(len(EMOTIONS)), range(len(EMOTIONS)), indexing="ij")
+    true_index, predicted_index = np.meshgrid(range(classes), range(classes), indexing="ij")
     figure.add_trace(go.Scatter(
-        x=[EMOTIONS[j] for j in predicted_index.ravel()], y=[EMOTIONS[i] for i in true_index.ravel()],
+        x=[emotions[j] for j in predicted_index.ravel()], y=[emotions[i] for i in true_index.ravel()],
         mode="markers", marker=dict(size=44, symbol="square", color="rgba(0,0,0,0)"),
-        customdata=np.c_[matrix.ravel(), row_share.ravel(), column_share.ravel(), rows.repeat(7, axis=1).ravel()],
+        customdata=np.c_[matrix.ravel(), row_share.ravel(), column_share.ravel(),
+                         rows.repeat(classes, axis=1).ravel()],
         hovertemplate="true %{y} → predicted %{x}<br>%{customdata[0]:,} of %{customdata[3]:,} faces"
                       "<br>%{customdata[1]:.1%} of true %{y}<br>%{customdata[2]:.1%} of predicted %{x}<extra></extra>",
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)), showlegend=False,

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from components.data_picker import LoadedData, labelled_splits
+from components.data_picker import LoadedData, dataset_emotions, labelled_splits
 from components.model import get_detector
 from components.text import escape_markdown
 from core.data import DATA_ENV_VAR
-from core.labels import EMOTIONS, IMAGE_SIZE, PUBLIC_TEST
+from core.labels import IMAGE_SIZE, PUBLIC_TEST
 from core.vision.crop import to_gray
 from core.vision.faces import extract_faces
 from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
@@ -44,10 +44,11 @@ def face_from_data(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:
                          index=splits.index(PUBLIC_TEST) if PUBLIC_TEST in splits else 0)
     data = dataset.split(split)
     labelled = bool((data.labels >= 0).any())
-    classes = ["Any", *EMOTIONS] if labelled else ["Any"]
+    names = dataset_emotions(dataset)  # the data set's own labels
+    classes = ["Any", *names] if labelled else ["Any"]
     emotion = st.selectbox("Class", classes, key="adversarial_class",
                            index=classes.index("Happy") if "Happy" in classes else 0)
-    rows = np.arange(len(data)) if emotion == "Any" else np.flatnonzero(data.labels == EMOTIONS.index(emotion))
+    rows = np.arange(len(data)) if emotion == "Any" else np.flatnonzero(data.labels == names.index(emotion))
     if not len(rows):
         st.warning(f"No {emotion} face in {split}.")
         return None
@@ -57,7 +58,7 @@ def face_from_data(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:
                              0, len(rows) - 1, 0, key="adversarial_index")
     row = int(rows[number])
     label = int(data.labels[row])
-    return data.images[row], f"{split} row {row}" + (f", labelled {EMOTIONS[label]}" if label >= 0 else "")
+    return data.images[row], f"{split} row {row}" + (f", labelled {names[label]}" if label >= 0 else "")
 
 
 def face_from_upload(loaded: LoadedData | None) -> tuple[np.ndarray, str] | None:

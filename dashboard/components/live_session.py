@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.analysis.live import FrameResult, LiveAnalyzer
 from core.analysis.video_frames import bgr_from_frame, frame_from_bgr
-from core.labels import EMOTIONS
+from core.labels import FER2013
 from core.model.classifier import FacePrediction
 from core.vision import DETECTORS
 
@@ -83,7 +83,13 @@ def camera_watch_html() -> str:
         "__ERRORS__", json.dumps(CAMERA_ERRORS))
 
 
-TIMELINE_COLUMNS = ["time", "seconds", "faces", "person", "emotion", "confidence", *[f"p_{name}" for name in EMOTIONS]]
+FACE_COLUMNS = ["time", "seconds", "faces", "person", "emotion", "confidence"]
+
+
+def timeline_columns(emotions: tuple[str, ...]) -> list[str]:
+    """The timeline CSV's columns: when, who, the dominant emotion, its confidence, then ``p_<emotion>`` for each
+    emotion of the model."""
+    return [*FACE_COLUMNS, *[f"p_{name}" for name in emotions]]
 
 
 @dataclass(frozen=True)
@@ -104,10 +110,12 @@ class LiveSnapshot:
     face: np.ndarray | None
     """That person's face as the model saw it: 48x48 uint8."""
     error: str | None
+    emotions: tuple[str, ...] = FER2013.emotions
+    """The model's emotions, in the order of ``probabilities``."""
 
     @property
     def label(self) -> str | None:
-        return None if self.label_index is None else EMOTIONS[self.label_index]
+        return None if self.label_index is None else self.emotions[self.label_index]
 
     @property
     def confidence(self) -> float | None:
@@ -115,7 +123,11 @@ class LiveSnapshot:
 
 
 class LiveSession:
-    """Thread-safe store of the latest frame result and the session's timeline of dominant emotions."""
+    """Thread-safe store of the latest frame result and the session's timeline of dominant emotions.
+
+    The timeline holds one model's emotions: a frame from a model with other emotions (another model was picked)
+    starts it afresh.
+    """
 
     def __init__(self, max_rows: int = MAX_TIMELINE_ROWS) -> None:
         self._lock = threading.Lock()
@@ -131,10 +143,30 @@ class LiveSession:
         self._current: dict[int, FacePrediction] = {}
         self._last: dict[int, FacePrediction] = {}
         self._error: str | None = None
+        self._emotions: tuple[str, ...] = FER2013.emotions
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        """The emotions of the model whose results the timeline holds."""
+        with self._lock:
+            return self._emotions
+
+    def use_emotions(self, emotions: tuple[str, ...]) -> None:
+        """Hold results of a model with these emotions from now on (a new timeline when they differ)."""
+        with self._lock:
+            self._use_emotions(tuple(emotions))
+
+    def _use_emotions(self, emotions: tuple[str, ...]) -> None:
+        if emotions != self._emotions:
+            self._emotions = emotions
+            self._rows.clear()
+            self._start, self._current, self._last = None, {}, {}
 
     def record(self, result: FrameResult) -> None:
         """Called by the video thread after each analysed frame."""
         with self._lock:
+            if result.faces:
+                self._use_emotions(tuple(result.faces[0].emotions))
             self._frames += 1
             self._faces = len(result.faces)
             self._fps = result.fps
@@ -171,6 +203,7 @@ class LiveSession:
                 probabilities=None if face is None else np.array(face.probabilities, dtype=np.float32),
                 face=None if last is None else np.array(last.face, dtype=np.uint8),
                 error=self._error,
+                emotions=self._emotions if face is None else tuple(face.emotions),
             )
 
     @property
@@ -182,19 +215,21 @@ class LiveSession:
     def timeline(self, last_seconds: float | None = None) -> pd.DataFrame:
         """One row per face per analysed frame: when, who, the dominant emotion, its confidence, all probabilities."""
         with self._lock:
-            rows = list(self._rows)
+            rows, emotions = list(self._rows), self._emotions
         if last_seconds is not None and rows:
             cutoff = rows[-1][1] - last_seconds
             rows = [row for row in rows if row[1] >= cutoff]
+        columns = timeline_columns(emotions)
+        probability_columns = columns[len(FACE_COLUMNS):]
         frame = pd.DataFrame(rows, columns=["timestamp", "seconds", "faces", "person", "label_index",
-                                            *TIMELINE_COLUMNS[6:]])
-        probabilities = frame[TIMELINE_COLUMNS[6:]].to_numpy()
+                                            *probability_columns])
+        probabilities = frame[probability_columns].to_numpy()
         frame.insert(0, "time", [datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
                                  for t in frame["timestamp"]])
-        frame["emotion"] = [EMOTIONS[int(i)] for i in frame["label_index"]]
+        frame["emotion"] = [emotions[int(i)] for i in frame["label_index"]]
         frame["confidence"] = probabilities.max(axis=1) if len(frame) else []
         frame["seconds"] = frame["seconds"].round(3)
-        return frame[TIMELINE_COLUMNS]
+        return frame[columns]
 
     def timeline_csv(self) -> bytes:
         buffer = io.StringIO()

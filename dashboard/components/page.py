@@ -1,5 +1,5 @@
-"""The frame every page shares: page config, title, intro and the sidebar status, and what the app can do here.
-Owns APP_NAME, PAGES_DIR, page_header, webrtc_problem and data_env_status.
+"""The frame every page shares: page config, title, intro, the sidebar's model picker and status, and what the
+app can do here. Owns APP_NAME, FAVICON, PAGES_DIR, page_header, webrtc_problem and data_env_status.
 """
 
 from __future__ import annotations
@@ -11,23 +11,26 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.model import model_path
+from components.model import display_path, model_picker
 from core.data import DATA_ENV_VAR
 
 APP_NAME = "Facial emotion recognition"
+FAVICON = "🙂"
+"""The browser tab's icon. An emoji becomes an inline SVG; a ``:material/...:`` icon would be fetched from an
+internet font host, and nothing the app serves may reach outside the machine."""
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
 
 def page_header(title: str, icon: str, intro: str | None = None) -> None:
-    """Page config, title and intro line shared by every page, plus the sidebar status."""
-    st.set_page_config(page_title=f"{title} · {APP_NAME}", page_icon=icon, layout="wide")
+    """Page config, title and intro line shared by every page, plus the sidebar's model picker and status."""
+    st.set_page_config(page_title=f"{title} · {APP_NAME}", page_icon=FAVICON, layout="wide")
     st.title(f"{icon} {title}")
     if intro:
         st.caption(intro)
     with st.sidebar:
-        path = model_path()
+        path = model_picker()
         state = "found" if path.is_file() else "missing"
-        st.caption(f"Model: `{path.name}` ({state})  \nData: {data_env_status()[1]}")
+        st.caption(f"Model file: `{display_path(path)}` ({state})  \nData: {data_env_status()[1]}")
 
 
 def webrtc_problem() -> str | None:

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from components.charts import EMOTION_COLOURS, probability_figure
+from components.charts import emotion_colour, probability_figure
 from components.images import enlarge
 from components.live_session import (
     CAMERA_MESSAGES,
@@ -25,7 +25,7 @@ from components.page import page_header, webrtc_problem
 from components.saliency import SALIENCY_HELP, saliency_images
 
 from core.analysis.live import LiveAnalyzer
-from core.labels import EMOTIONS
+from core.model.calibration import display_label
 from core.vision import DETECTORS
 
 POLL_SECONDS = 0.5
@@ -62,7 +62,9 @@ def session_objects() -> tuple[LiveSession, LiveAnalyzer]:
     if analyzer is None or analyzer.classifier is not classifier:
         analyzer = LiveAnalyzer(classifier)
         st.session_state["live_analyzer"] = analyzer
-    return st.session_state["live_session"], analyzer
+    session = st.session_state["live_session"]
+    session.use_emotions(classifier.labels.emotions)  # another model's timeline starts afresh
+    return session, analyzer
 
 
 def timeline_figure(session: LiveSession) -> go.Figure:
@@ -70,11 +72,11 @@ def timeline_figure(session: LiveSession) -> go.Figure:
     timeline = session.timeline(last_seconds=TIMELINE_SECONDS)
     people = sorted(timeline["person"].unique().tolist())
     figure = go.Figure()
-    for index, emotion in enumerate(EMOTIONS):
+    for emotion in session.emotions:
         rows = timeline[timeline["emotion"] == emotion]
         figure.add_trace(go.Scatter(
             x=rows["seconds"], y=[f"#{person}" for person in rows["person"]], mode="markers", name=emotion,
-            marker=dict(color=EMOTION_COLOURS[index], size=9, symbol="square"),
+            marker=dict(color=emotion_colour(emotion), size=9, symbol="square"),
             customdata=np.c_[rows["confidence"]] if len(rows) else None,
             hovertemplate=f"%{{y}} at %{{x:.1f}} s: {emotion} (%{{customdata[0]:.0%}})<extra></extra>",
         ))
@@ -98,19 +100,21 @@ def render_live(session: LiveSession, slots: dict, tick: int, person: int | None
         slots["status"].error(f"Analysis failed on the last frame: {snap.error}")
     elif snap.label is not None:
         slots["status"].markdown(
-            f"### Current face: **{snap.label}** {snap.confidence:.0%} (person #{snap.person})"
+            f"### Current face: **{display_label(snap.label, snap.confidence, classifier.uncertain_below)}** "
+            f"(person #{snap.person})"
         )
     elif snap.frames:
         slots["status"].info("No face in view: look at the camera, with your face well lit.")
     else:
         slots["status"].caption("Waiting for video…")
-    probabilities = snap.probabilities if snap.probabilities is not None else np.zeros(len(EMOTIONS))
-    slots["chart"].plotly_chart(probability_figure(probabilities), key=f"live_probabilities_{tick}",
+    emotions = snap.emotions if snap.probabilities is not None else classifier.labels.emotions
+    probabilities = snap.probabilities if snap.probabilities is not None else np.zeros(len(emotions))
+    slots["chart"].plotly_chart(probability_figure(probabilities, emotions), key=f"live_probabilities_{tick}",
                                 config={"displayModeBar": False})
     timeline = timeline_figure(session)
     slots["timeline"].plotly_chart(timeline, key=f"live_timeline_{tick}", config={"displayModeBar": False})
     slots["rows"].caption(f"{session.rows:,} rows so far (one per face per analysed frame: time, person, emotion, "
-                          "confidence, all seven probabilities).")
+                          f"confidence, all {len(session.emotions)} probabilities).")
 
 
 session, analyzer = session_objects()
@@ -180,19 +184,21 @@ with snap_column:
         else:
             st.session_state["snapshot_face"] = current.face
             st.session_state["snapshot_probabilities"] = current.probabilities
+            st.session_state["snapshot_emotions"] = current.emotions
     face = st.session_state.get("snapshot_face")
     if face is not None:
         image_column, saliency_column, chart_column = st.columns([1, 1, 2])
+        emotions = classifier.labels.emotions
         probabilities = st.session_state.get("snapshot_probabilities")
-        if probabilities is None:
+        if probabilities is None or st.session_state.get("snapshot_emotions") != emotions:  # another model's
             probabilities = classifier.predict_faces(face)[0]
         label = int(np.argmax(probabilities))
-        image_column.image(enlarge(face), caption=f"{EMOTIONS[label]} {probabilities[label]:.0%} "
-                           "(48x48, as the model saw it)")
+        shown = display_label(emotions[label], float(probabilities[label]), classifier.uncertain_below)
+        image_column.image(enlarge(face), caption=f"{shown} (48x48, as the model saw it)")
         saliency = saliency_images(classifier, f"{model_path()}:{model_version()}", face, [label])[0]
-        saliency_column.image(saliency, caption=f"Saliency: where {EMOTIONS[label]} comes from")
+        saliency_column.image(saliency, caption=f"Saliency: where {emotions[label]} comes from")
         saliency_column.caption(SALIENCY_HELP)
-        chart_column.plotly_chart(probability_figure(probabilities), key="snapshot_chart")
+        chart_column.plotly_chart(probability_figure(probabilities, emotions), key="snapshot_chart")
     else:
         st.caption("The face crop (48x48 grayscale) and its probabilities appear here; other pages can reuse it.")
 with download_column:

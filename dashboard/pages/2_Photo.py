@@ -14,7 +14,6 @@ from components.saliency import SALIENCY_HELP, saliency_images
 from components.text import escape_markdown
 
 from core.analysis.annotate import draw_predictions
-from core.labels import EMOTIONS
 from core.vision.image import DISPLAY_MAX_SIDE, UPLOAD_TYPES, ImageDecodeError, decode_image
 
 page_header(
@@ -25,6 +24,7 @@ page_header(
 classifier = get_classifier()
 if classifier is None:
     st.stop()
+emotions = classifier.labels.emotions
 
 
 uploaded = st.file_uploader("A photo with one or more faces", type=list(UPLOAD_TYPES), key="photo_upload")
@@ -62,7 +62,7 @@ with faces_column:
             face_column, chart_column = st.columns([1, 2])
             face_column.image(enlarge(shown, 144), caption=f"Face {number}: {prediction.display_label}"
                               + (" (saliency)" if show_saliency else ""))
-            chart_column.plotly_chart(probability_figure(prediction.probabilities, height=220),
+            chart_column.plotly_chart(probability_figure(prediction.probabilities, emotions, height=220),
                                       key=f"photo_face_{number}", config={"displayModeBar": False})
 
 if predictions:
@@ -71,8 +71,8 @@ if predictions:
             {"face": [f"Face {n}" for n in range(1, len(predictions) + 1)],
              "box": [f"x={p.box.x} y={p.box.y} w={p.box.w} h={p.box.h}" for p in predictions],
              "emotion": [p.label for p in predictions],
-             **{emotion: [float(p.probabilities[i]) for p in predictions] for i, emotion in enumerate(EMOTIONS)}},
+             **{emotion: [float(p.probabilities[i]) for p in predictions] for i, emotion in enumerate(emotions)}},
             hide_index=True,
             column_config={emotion: st.column_config.ProgressColumn(emotion, format="percent", min_value=0,
-                                                                    max_value=1) for emotion in EMOTIONS},
+                                                                    max_value=1) for emotion in emotions},
         )

@@ -1,5 +1,7 @@
-"""Evaluation: confusion matrix with the faces behind each cell, calibration, per-class metrics, learning curves.
-The page holds the layout; metrics are :mod:`core.evaluation.metrics`, figures :mod:`components.charts`.
+"""Evaluation: confusion matrix with the faces behind each cell, calibration, per-class metrics, learning curves,
+and how the model agrees with people: the ten FER+ annotators per face, overall and for any one face.
+The page holds the layout; metrics are :mod:`core.evaluation.metrics` and :mod:`core.evaluation.agreement`,
+figures :mod:`components.charts`. Emotions are the model's (its report's, or the loaded classifier's).
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-from components.charts import confusion_figure, learning_curves_figure, reliability_figure
+from components.charts import (
+    confusion_figure,
+    distributions_figure,
+    learning_curves_figure,
+    probability_figure,
+    reliability_figure,
+)
 from components.data_picker import LoadedData, data_picker, labelled_splits
 from components.images import enlarge
 from components.model import get_classifier, load_report, model_path, model_version, predict_in_batches
@@ -17,14 +25,18 @@ from components.model_card import second_accuracy_label
 from components.page import page_header
 from components.saliency import SALIENCY_HELP, saliency_images
 from components.text import escape_markdown
+from components.votes import majority_name, with_votes
 
 from core.data import DataFormatError, require_labels
+from core.evaluation.agreement import ferplus_metrics, in_ferplus_order
 from core.evaluation.metrics import classification_metrics
-from core.labels import EMOTIONS, PRIVATE_TEST, PUBLIC_TEST
+from core.ferplus import vote_distribution
+from core.labels import FERPLUS, PRIVATE_TEST, PUBLIC_TEST
 from core.model.calibration import ece_sampling_noise, expected_calibration_error, reliability_bins
 
 MAX_CELL_FACES = 48
-CELL_COLUMNS = 8
+CELL_COLUMNS = 5
+"""Faces per row of a cell's grid: about 60 px each in the cell's column at 1400 px, captions on one line."""
 
 page_header(
     "Evaluation", ":material/analytics:",
@@ -38,19 +50,24 @@ model_key = f"{model_path()}:{model_version()}"
 
 
 def evaluate_split(loaded: LoadedData, split: str) -> dict:
-    """Predict every labelled face of a split in batches, with a progress bar."""
+    """Predict every labelled face of a split in batches, with a progress bar; with FER+ votes, measure the
+    agreement with the annotators too."""
     data = loaded.dataset.split(split)
-    keep = data.labels >= 0
+    emotions = classifier.labels.emotions
+    keep = (data.labels >= 0) & (data.labels < len(emotions))  # a Contempt face, for a seven-emotion model: left out
     images, labels = data.images[keep], data.labels[keep].astype(int)
+    votes = data.votes[keep] if data.votes is not None else None
     bar = st.progress(0.0, text=f"Evaluating {split}…")
     probabilities = predict_in_batches(
         classifier, images, lambda done, total: bar.progress(done / total, text=f"Evaluating {split}: "
                                                              f"{done:,} / {total:,} faces"))
     bar.empty()
-    metrics = classification_metrics(labels, probabilities.argmax(axis=1))
+    metrics = classification_metrics(labels, probabilities.argmax(axis=1), emotions)
+    ferplus = ferplus_metrics(probabilities, emotions, votes, labels) if votes is not None and len(labels) else None
     return {"model_key": model_key, "data_key": loaded.key, "source": loaded.label, "split": split,
             "metrics": metrics, "probabilities": probabilities, "labels": labels, "images": images,
-            "ece_if_perfect": ece_sampling_noise(probabilities)}
+            "ece_if_perfect": ece_sampling_noise(probabilities), "emotions": emotions, "votes": votes,
+            "ferplus": ferplus, "left_out": int(((data.labels >= len(emotions))).sum())}
 
 
 def _curves(history: dict, best_epoch: int | None, exported: int | None, key: str) -> None:
@@ -64,7 +81,7 @@ def _curves(history: dict, best_epoch: int | None, exported: int | None, key: st
 
 
 # ---------------------------------------------------------------- sidebar: recompute on a data set
-loaded = data_picker("evaluation")
+loaded = with_votes(data_picker("evaluation"))
 with st.sidebar:
     if loaded is not None:
         splits = labelled_splits(loaded.dataset)
@@ -93,7 +110,9 @@ if result is not None and result["model_key"] != model_key:  # the model file ch
 
 if result is not None:
     metrics = result["metrics"]
-    st.success(f"Recomputed on **{result['split']}** of `{result['source']}` ({metrics['samples']:,} faces).",
+    left_out = (f"; {result['left_out']:,} faces labelled with an emotion this model does not predict were left out"
+                if result.get("left_out") else "")
+    st.success(f"Recomputed on **{result['split']}** of `{result['source']}` ({metrics['samples']:,} faces{left_out}).",
                icon=":material/refresh:")
 elif report is not None:
     metrics = report.metrics
@@ -110,10 +129,45 @@ else:
 top = st.columns(4)
 top[0].metric("Accuracy", f"{metrics['accuracy']:.1%}")
 top[1].metric("Faces", f"{metrics.get('samples', int(np.sum(metrics['confusion_matrix']))):,}")
-per_class = pd.DataFrame(metrics["per_class"]).T.reindex(list(EMOTIONS))
+emotions = tuple(result["emotions"]) if result is not None else tuple(report.emotions)
+per_class = pd.DataFrame(metrics["per_class"]).T.reindex(list(emotions))
 top[2].metric("Macro F1", f"{per_class['f1'].mean():.3f}")
 if result is None and report.accuracy_without_tta is not None:
     top[3].metric(second_accuracy_label(report), f"{report.accuracy_without_tta:.1%}")
+
+# ---------------------------------------------------------------- agreement with people (FER+)
+ferplus = result["ferplus"] if result is not None else report.ferplus
+if ferplus:
+    evaluated = result["split"] if result is not None else PUBLIC_TEST
+    st.subheader("Against people: ten FER+ annotators per face")
+    row = st.columns(4)
+    row[0].metric("FER+ accuracy", f"{ferplus['accuracy']:.1%}",
+                  help="FER+'s official majority protocol: single votes dropped; a face counts when one emotion "
+                       "holds more than half of the rest; the model's answer is its top emotion.")
+    row[1].metric("Cross-entropy to the votes", f"{ferplus['cross_entropy']:.3f} nats",
+                  help=f"The annotators' own entropy, the floor: {ferplus['annotator_entropy']:.3f} nats.")
+    row[2].metric("Total variation to the votes", f"{ferplus['total_variation']:.3f}",
+                  help="Half the summed difference between the model's probabilities and the annotators' shares.")
+    row[3].metric("Mean per-class recall (FER+)", f"{ferplus['mean_recall']:.1%}")
+    agree = ferplus.get("where_labels_agree")
+    fer2013 = (f" On FER-2013's own labels: {report.fer2013_accuracy:.1%}."
+               if result is None and report.fer2013_accuracy is not None else "")
+    st.caption(
+        f"Measured on the {ferplus['faces']:,} {evaluated} faces with a FER+ majority; {ferplus['faces_left_out']:,} "
+        "without one (no emotion above half the votes, or a majority for unknown or not a face) are left out."
+        + (f" Where FER-2013's label equals the majority ({agree['faces']:,} faces): accuracy {agree['accuracy']:.1%}, "
+           f"mean per-class recall {agree['mean_recall']:.1%}." if agree else "") + fer2013
+    )
+    with st.expander("Recall per emotion against the FER+ majority"):
+        recall = pd.DataFrame({"recall": [ferplus["per_class"].get(name) for name in FERPLUS.emotions]},
+                              index=list(FERPLUS.emotions))
+        if agree:
+            recall["recall where the labels agree"] = [agree["per_class"].get(name) for name in FERPLUS.emotions]
+        st.dataframe(recall, column_config={column: st.column_config.ProgressColumn(
+            column, format="%.3f", min_value=0, max_value=1) for column in recall.columns})
+        if len(emotions) < len(FERPLUS):
+            st.caption(f"This model predicts {len(emotions)} emotions, so its recall of "
+                       + ", ".join(name for name in FERPLUS.emotions if name not in emotions) + " is 0.")
 
 
 # ---------------------------------------------------------------- confusion matrix
@@ -123,23 +177,27 @@ matrix_column, cell_column = st.columns([3, 2], gap="large")
 with matrix_column:
     normalised = st.radio("Show", ["Counts", "Row-normalised"], horizontal=True, key="evaluation_norm",
                           index=1) == "Row-normalised"
-    event = st.plotly_chart(confusion_figure(matrix, normalised), key="evaluation_matrix", on_select="rerun",
+    event = st.plotly_chart(confusion_figure(matrix, normalised, emotions), key="evaluation_matrix", on_select="rerun",
                             selection_mode="points", config={"displayModeBar": False})
     points = event.selection.points if event is not None else []
     if points:
         chosen = (points[0].get("y"), points[0].get("x"))
-        if chosen != st.session_state.get("evaluation_last_click") and all(name in EMOTIONS for name in chosen):
+        if chosen != st.session_state.get("evaluation_last_click") and all(name in emotions for name in chosen):
             st.session_state["evaluation_last_click"] = chosen
             st.session_state["evaluation_true"], st.session_state["evaluation_predicted"] = chosen
     st.caption("Rows: the true emotion; columns: the model's prediction. Hover for counts and percentages; "
                "click a cell (or use the boxes on the right) to see its faces.")
 
+rows = np.zeros(0, dtype=int)  # the faces of the chosen cell, when there are faces to show
+for name in ("evaluation_true", "evaluation_predicted"):
+    if st.session_state.get(name) not in (None, *emotions):  # chosen for a model with other emotions
+        del st.session_state[name]
 with cell_column:
     st.markdown("**Faces in one cell**")
     pick = st.columns(2)
-    true_name = pick[0].selectbox("True", EMOTIONS, key="evaluation_true")
-    predicted_name = pick[1].selectbox("Predicted", EMOTIONS, key="evaluation_predicted")
-    i, j = EMOTIONS.index(true_name), EMOTIONS.index(predicted_name)
+    true_name = pick[0].selectbox("True", emotions, key="evaluation_true")
+    predicted_name = pick[1].selectbox("Predicted", emotions, key="evaluation_predicted")
+    i, j = emotions.index(true_name), emotions.index(predicted_name)
     total = int(matrix[i].sum())
     st.markdown(f"{matrix[i, j]:,} of {total:,} **{true_name}** faces predicted **{predicted_name}** "
                 f"({matrix[i, j] / max(total, 1):.1%}).")
@@ -161,10 +219,42 @@ with cell_column:
             shown = saliency_images(classifier, model_key, shown, [j] * len(rows), size=96)
         with st.container(key="evaluation_cell_faces"):
             for start in range(0, len(rows), CELL_COLUMNS):
-                columns = st.columns(CELL_COLUMNS)
+                columns = st.columns(CELL_COLUMNS, gap="xsmall")
                 for offset, row in enumerate(rows[start : start + CELL_COLUMNS]):
                     columns[offset].image(enlarge(shown[start + offset], 96),
                                           caption=f"{result['probabilities'][row, j]:.0%}", width="stretch")
+
+# ---------------------------------------------------------------- one face: the model beside the annotators
+if len(rows):
+    st.subheader("One face: the model beside the annotators")
+    votes = result.get("votes")
+    if st.session_state.get("evaluation_face") not in rows.tolist():  # another cell was chosen
+        st.session_state.pop("evaluation_face", None)
+    face_row = st.selectbox(
+        f"Face of the cell {true_name} → {predicted_name}", rows.tolist(), key="evaluation_face",
+        format_func=lambda row: f"#{row} · {predicted_name} {result['probabilities'][row, j]:.0%}"
+                                + (f" · FER+ {majority_name(votes[row]) or 'none'}" if votes is not None else ""))
+    probabilities = result["probabilities"][face_row]
+    face_column, chart_column = st.columns([1, 3], gap="large")
+    face_column.image(enlarge(result["images"][face_row], 192),
+                      caption=f"The model says {emotions[int(np.argmax(probabilities))]} {probabilities.max():.0%}; "
+                              f"labelled {emotions[result['labels'][face_row]]} in the data set")
+    with chart_column, st.container(key="evaluation_face_distributions"):
+        if votes is None:
+            st.plotly_chart(probability_figure(probabilities, emotions), key="evaluation_face_chart",
+                            config={"displayModeBar": False})
+            st.caption("Evaluate on a data set with FER+ votes beside it (`fer2013new.csv`) to see the ten "
+                       "annotators' votes beside the model's probabilities.")
+        else:
+            people = vote_distribution(votes[face_row][None])[0]
+            model = in_ferplus_order(probabilities[None], emotions)[0]
+            st.markdown(f"FER+ majority: **{majority_name(votes[face_row]) or 'none'}**")
+            st.plotly_chart(distributions_figure({"model": model, "annotators": people}, FERPLUS.emotions),
+                            key="evaluation_face_chart", config={"displayModeBar": False})
+            st.caption("The model's probabilities beside the share of the ten FER+ annotators' emotion votes "
+                       "(votes for unknown or not a face left out)"
+                       + (f"; this model never says {', '.join(n for n in FERPLUS.emotions if n not in emotions)}"
+                          if len(emotions) < len(FERPLUS) else "") + ".")
 
 # ---------------------------------------------------------------- calibration
 st.subheader("Calibration")
