@@ -1,6 +1,7 @@
 """Command line for the facial emotion recognition project.
 
-Commands: train, smooth, ensemble, evaluate, predict, stream, analyze, attack, robustness, harden, export.
+Commands: train, smooth, ensemble, evaluate, predict, stream, analyze, attack, robustness, harden, export,
+serve, api-key.
 
 Run ``python train_cli.py COMMAND --help`` for each command's options.
 """
@@ -14,11 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no cuInit / CUDA lines on stderr
-
 from core.data import DATA_ENV_VAR, DataFormatError, load_dataset, require_labels, resolve_data_path
 from core.fer_csv import BadRowsError
 from core.labels import SPLITS
+from core.quiet import quiet_console
 from core.vision import DETECTORS
 
 
@@ -78,7 +78,11 @@ def _add_data_option(parser: argparse.ArgumentParser, required_text: str = "") -
 
 
 def _add_model_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="a .keras model (default: $FER_MODEL_PATH, else the shipped one)")
+    parser.add_argument(
+        "--model",
+        help="a shipped model's name (ferplus, fer2013; see `models`) or a .keras/.tflite file "
+             "(default: $FER_MODEL_PATH, else the default shipped model)",
+    )
 
 
 def _add_detector_option(parser: argparse.ArgumentParser) -> None:
@@ -118,15 +122,52 @@ def _load(args: argparse.Namespace, purpose: str = ""):
     return data
 
 
+def _with_votes(data, args: argparse.Namespace, required: bool):
+    """``data`` with FER+ votes from ``--votes``, or a ``fer2013new.csv`` found beside the data; without either,
+    ``data`` as it is, unless ``required``."""
+    from core.ferplus import attach_votes, find_votes_file
+
+    votes = getattr(args, "votes", None) or find_votes_file(resolve_data_path(args.data))
+    if votes is None:
+        if required:
+            raise DataFormatError(f"{data.source}: no FER+ votes found; put fer2013new.csv beside the data "
+                                  "or pass --votes PATH")
+        return data
+    return attach_votes(data, votes)
+
+
+def _run_label_set(args: argparse.Namespace, data) -> tuple[str, ...]:
+    """The emotions a run trains: those of --labels, or with --init those of its network, widened by any emotion
+    the data has that the network does not know."""
+    from core.labels import FERPLUS
+
+    if args.init is None or args.labels == "ferplus":
+        return ()
+    from core.model.classifier import load_keras_model
+    from core.model.emotion_output import model_labels
+    from core.model.registry import resolve_model_path
+    from core.model.transfer import label_set_for_data
+
+    present = {FERPLUS.emotions[label] for label in set(data.labels.tolist()) if label >= 0}
+    return label_set_for_data(model_labels(load_keras_model(resolve_model_path(args.init))), present).emotions
+
+
+SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
+FINE_TUNE_EPOCHS, FINE_TUNE_LEARNING_RATE, FINE_TUNE_BATCH = 30, 3e-4, 32
+"""From --init the network already knows faces: a lower rate, and smaller batches so that a few hundred faces
+still give a few hundred steps (about a minute for 400 faces on two cores)."""
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from core.evaluation.report import write_training_artifacts
+    from core.model.registry import resolve_model_path
     from core.model.training import TrainConfig, train
 
-    data = _load(args)
+    data = _with_votes(_load(args), args, required=args.labels == "ferplus")
     config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
+        epochs=args.epochs or (FINE_TUNE_EPOCHS if args.init else SCRATCH_EPOCHS),
+        batch_size=args.batch_size or (FINE_TUNE_BATCH if args.init else SCRATCH_BATCH),
+        learning_rate=args.learning_rate or (FINE_TUNE_LEARNING_RATE if args.init else SCRATCH_LEARNING_RATE),
         seed=args.seed,
         patience=args.patience,
         mixed_precision=args.mixed_precision,
@@ -134,16 +175,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         rotation_degrees=args.rotation,
         attention=args.attention,
         single_warp=args.single_warp,
+        labels=args.labels,
+        fer2013_weight=args.fer2013_weight,
+        init=None if args.init is None else str(resolve_model_path(args.init)),
+        label_set=_run_label_set(args, data),
+        warmup_epochs=args.warmup_epochs,
+        label_smoothing=args.label_smoothing,
+        serve_flip_tta=not args.no_tta,
     )
     report = train(
         data, resolve_data_path(args.data), args.out, config, resume=args.resume,
         write_artifacts=write_training_artifacts,
     )
-    print(f"model written to {os.path.join(args.out, report.model_file)}")
+    print(f"model written to {os.path.join(args.out, report.model_file)} ({', '.join(report.emotions)})")
     print(
-        f"PublicTest accuracy: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} without, "
-        f"{report.accuracy_lite:.2%} on LiteRT (flip TTA)"
+        f"accuracy on {report.evaluated_on}: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} "
+        f"without, {report.accuracy_lite:.2%} on LiteRT ({'flip TTA' if report.config['serve_flip_tta'] else 'no TTA'}"
+        ", as served)"
     )
+    if report.ferplus is not None:
+        from core.evaluation.agreement import ferplus_summary
+
+        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (flip TTA)")
+        print(ferplus_summary(report.ferplus))
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
           f"{calibration['ece_after']:.2%}, uncertain below {calibration['uncertain_below']:.0%}")
@@ -196,7 +250,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     other = None  # loaded before any work, so that a wrong path fails at once
     if args.against:
         other = EmotionClassifier.load(args.against, flip_tta=_flip_tta(args), backend=args.backend)
-    data = _load(args, "evaluate")
+    data = _with_votes(_load(args, "evaluate"), args, required=bool(args.votes))
     split = data.evaluation_split()
     if len(split) == 0:
         raise DataFormatError(f"{data.source}: no labelled rows to evaluate")
@@ -224,10 +278,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"{paired['only_this']} faces, only with the other on {paired['only_other']} "
               f"(exact McNemar test, p = {paired['p_value']:.3f})")
         result["against"] = {"model": args.against, "accuracy": other_metrics["accuracy"], **paired}
+    if split.votes is not None:
+        from core.evaluation.agreement import ferplus_metrics, ferplus_summary
+
+        result["ferplus"] = ferplus_metrics(probabilities, classifier.labels.emotions, split.votes, split.labels)
+        print(ferplus_summary(result["ferplus"]))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)
     print(f"Accuracy on test set: {metrics['accuracy'] * 100:.2f}%")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import json
+
+    from core.model.registry import DEFAULT_MODEL_NAME, SHIPPED_MODELS
+
+    print(f"{'name':<10}{'emotions':>9}  {'FER-2013 acc.':>13}{'FER+ acc.':>10}{'FER+ CE':>9}  file")
+    for model in SHIPPED_MODELS.values():
+        figures = json.loads(model.evaluation.read_text()) if model.evaluation.is_file() else {}
+        ferplus = figures.get("ferplus") or {}
+        emotions = len(figures["per_class"]) if figures else "?"
+        cells = [f"{figures['accuracy']:.2%}" if figures else "-", f"{ferplus['accuracy']:.2%}" if ferplus else "-",
+                 f"{ferplus['cross_entropy']:.3f}" if ferplus else "-"]
+        name = model.name + (" *" if model.name == DEFAULT_MODEL_NAME else "")
+        file = os.path.relpath(model.path) if model.path.is_file() else f"{os.path.relpath(model.path)} (missing)"
+        print(f"{name:<10}{emotions:>9}  {cells[0]:>13}{cells[1]:>10}{cells[2]:>9}  {file}")
+        print(f"{'':<10}{model.description}")
+    print("* the default. Figures: PublicTest, as served (`evaluate --model NAME --json`); FER+ accuracy by the "
+          "official majority protocol, CE = cross-entropy to the ten annotators' votes in nats.")
     return 0
 
 
@@ -258,7 +338,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             from core.model.saliency import save_saliency_overlays
 
             written = save_saliency_overlays(classifier.model, np.stack([face.face for face in faces]),
-                                             [face.label_index for face in faces], args.saliency, Path(path).stem)
+                                             [face.label_index for face in faces], args.saliency, Path(path).stem,
+                                             classifier.labels.emotions)
             results[-1]["saliency"] = [str(file) for file in written]
         if not args.json:
             print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + ("" if faces else " found"))
@@ -295,7 +376,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
             if not sample.faces:
                 print(f"{stamp}s : no face in view")
             for face in sample.faces:
-                print(f"{stamp}s : #{face.person} {face.label} , {face.confidence:.0%}")
+                print(f"{stamp}s : #{face.person} {face.display_label}")  # as the Live page: Angry? 41%
                 if save_dir:
                     cv2.imwrite(str(save_dir / f"image{saved}.png"), face.face)
                     saved += 1
@@ -320,6 +401,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from core.vision.faces import make_detector
     from core.vision.track import PersonTracker
 
+    if args.ray is not None or len(args.videos) > 1 or not _one_video_file(args.videos[0]):
+        return _analyze_batch(args)
+    args.video = args.videos[0]
     try:
         VideoReader(args.video).close()  # a file that is no video fails before the model loads
     except VideoAnalysisError as error:
@@ -348,6 +432,52 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"error: {summary.error}; the results cover the video up to there", file=sys.stderr)
         return 1
     return 0
+
+
+def _one_video_file(path: str) -> bool:
+    """Whether ``analyze PATH`` means today's single-file analysis: a file, or a name that is no folder or pattern."""
+    from pathlib import Path
+
+    return Path(path).is_file() or not (Path(path).is_dir() or any(char in path for char in "*?["))
+
+
+def _analyze_batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.analysis.batch import run_batch
+    from core.analysis.batch_worker import BatchSettings
+    from core.analysis.progress import ProgressPrinter, format_batch_progress
+
+    out = args.out or "runs/batch"
+    settings = BatchSettings.make(args.model, args.detector, args.every)
+    printer = ProgressPrinter(formatter=format_batch_progress)
+    try:
+        result = run_batch(args.videos, out, settings, args.ray, printer, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:
+        printer.done()
+        print(f"interrupted: what finished is in {out}; run the same command again to finish the rest",
+              file=sys.stderr)
+        return 130
+    except ImportError as error:
+        print(f"error: --ray needs Ray ({error}); install it with pip install 'ray>=2.40,<3'", file=sys.stderr)
+        return 2
+    except ConnectionError as error:
+        print(f"error: no Ray cluster at {args.ray}: {error}", file=sys.stderr)
+        return 2
+    printer.done()
+    record: dict = result.record
+    engine = record["engine"] or {}
+    where = {"in-process": "in this process", "ray": f"on Ray ({engine.get('address')}): {engine.get('workers')} "
+             f"workers, started in {engine.get('startup_s', 0):.1f} s"}.get(engine.get("kind"), "nothing to analyse")
+    counts = ", ".join(f"{result.count(status)} {status}" for status in ("done", "skipped", "failed"))
+    print(f"{len(result.entries)} inputs: {counts} ({where}; {record['wall_seconds']:.1f} s)")
+    print(f"{record['table']['rows']} faces of {record['table']['videos']} videos in {Path(out) / 'frames.parquet'}; "
+          f"every input's status in {Path(out) / 'batch.json'}")
+    for entry in result.failures:
+        earlier = " (failed before; --retry-failed tries again)" if entry["status"] == "skipped" else ""
+        print(f"failed: {entry['input'] if entry['path'] is None else entry['path']}: {entry['reason']}{earlier}",
+              file=sys.stderr)
+    return 1 if result.failures else 0
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
@@ -390,8 +520,9 @@ def cmd_harden(args: argparse.Namespace) -> int:
     from core.adversarial.harden import harden
     from core.data import file_sha256
     from core.model.classifier import EmotionClassifier, default_model_path
+    from core.model.registry import resolve_model_path
 
-    path = Path(args.model) if args.model else default_model_path()
+    path = resolve_model_path(args.model) if args.model else default_model_path()
     standard = EmotionClassifier.load(path, backend="keras")  # served as it is: flips or not, as its sidecar says
     harden(
         standard.model, _load(args, "harden on"), args.out, args.epochs, flip_tta=standard.flip_tta,
@@ -407,12 +538,38 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from core.model.classifier import default_model_path
     from core.model.export import export_model
+    from core.model.registry import resolve_model_path
 
     data = _load(args) if args.data or os.environ.get(DATA_ENV_VAR) else None
-    contract = export_model(args.model or default_model_path(), args.out, int8=args.int8, data=data)
-    print(f"wrote {contract['file']} ({contract['weights']}), labels.txt and contract.json to {args.out}")
+    model = resolve_model_path(args.model) if args.model else default_model_path()
+    contract = export_model(model, args.out, int8=args.int8, data=data)
+    files = "labels.txt, contract.json and parity.json" if "parity" in contract else "labels.txt and contract.json"
+    print(f"wrote {contract['file']} ({contract['weights']}), {files} to {args.out}")
     if "parity" in contract:
         print(json.dumps(contract["parity"], indent=2))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service.run import serve  # FastAPI and uvicorn load for this command only
+    from service.settings import ServiceSettings
+
+    settings = ServiceSettings(
+        model=args.model, api_keys=Path(args.api_keys) if args.api_keys else None, rate_limit=args.rate_limit,
+        request_timeout_s=args.timeout, max_video_seconds=args.max_video_seconds,
+        max_queued_videos=args.max_queued_videos, video_keep_s=args.keep_videos * 60, batch_wait_ms=args.batch_wait_ms,
+        detector=args.detector,
+    )
+    return serve(settings, args.host, args.port, insecure=args.insecure)
+
+
+def cmd_api_key(args: argparse.Namespace) -> int:
+    from core.access import add_key
+
+    key = add_key(args.file)
+    print(key)
+    print(f"that key is shown this once: its hash was added to {args.file}, the key itself is kept nowhere",
+          file=sys.stderr)
     return 0
 
 
@@ -423,9 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the CNN on Training, select on PublicTest")
     _add_data_option(train)
     train.add_argument("--out", type=folder_path, default="runs/latest", help="output folder (default runs/latest)")
-    train.add_argument("--epochs", type=positive_int, default=40)
-    train.add_argument("--batch-size", type=positive_int, default=64)
-    train.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    train.add_argument("--epochs", type=positive_int, help="default 40; 30 from --init (fine-tuning)")
+    train.add_argument("--batch-size", type=positive_int, help="default 64; 32 from --init")
+    train.add_argument("--learning-rate", type=positive_float, help="peak rate; default 1e-3, 3e-4 from --init")
     train.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--rotation", type=float, default=10.0, help="largest random rotation in degrees (default 10)")
@@ -437,6 +594,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rotate, shift and zoom each face in one resampling instead of three (sharper training faces)",
     )
+    train.add_argument(
+        "--labels", choices=("fer2013", "ferplus"), default="fer2013",
+        help="learn FER-2013's label of each face (default), or the FER+ votes of ten annotators (eight emotions)",
+    )
+    train.add_argument("--votes", help="FER+ votes file (fer2013new.csv); default: found beside the data")
+    train.add_argument(
+        "--fer2013-weight", type=unit_float, default=0.0,
+        help="with --labels ferplus: share of each face's target given to its FER-2013 label (default 0)",
+    )
+    train.add_argument("--init", help="start from a trained model: a shipped name (fer2013, ferplus) or a path")
+    train.add_argument("--warmup-epochs", type=int, default=1, help="epochs of linear learning-rate warm-up")
+    train.add_argument("--label-smoothing", type=unit_float, default=0.1)
+    _add_serving_tta_option(train)
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
     train.add_argument(
         "--export",
@@ -475,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(evaluate)
     _add_model_option(evaluate)
     evaluate.add_argument("--json", type=file_path, help="also write the metrics to this JSON file")
+    evaluate.add_argument("--votes", help="FER+ votes (fer2013new.csv) for the data; default: found beside it")
     evaluate.add_argument("--against", metavar="MODEL",
                           help="compare with another model on the same faces, face by face (exact McNemar test)")
     evaluate.add_argument(
@@ -485,6 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tta_option(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    models = commands.add_parser("models", help="the shipped models: label sets and PublicTest figures")
+    models.set_defaults(handler=cmd_models)
 
     predict = commands.add_parser("predict", help="emotion of every face in each photo")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
@@ -505,10 +679,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_detector_option(stream)
     stream.set_defaults(handler=cmd_stream)
 
-    analyze = commands.add_parser("analyze", help="a video file: emotions per person, annotated video and timeline")
-    analyze.add_argument("video", help="any video file FFmpeg reads")
-    analyze.add_argument("--out", type=folder_path, help="output folder (default runs/analyze/<video name>)")
+    analyze = commands.add_parser(
+        "analyze", help="video files: emotions per person, annotated videos and timelines; many at once, on Ray too"
+    )
+    analyze.add_argument(
+        "videos", nargs="+", metavar="PATH",
+        help="video files, folders (searched recursively) or glob patterns; a folder, a pattern or several files "
+             "make a batch: OUT/<name>/ per video, OUT/frames.parquet and OUT/batch.json",
+    )
+    analyze.add_argument(
+        "--out", type=folder_path,
+        help="output folder (default runs/analyze/<video name> for one file, runs/batch for a batch)",
+    )
     analyze.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame (default 1: all)")
+    analyze.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",  # const: core.analysis.batch.RAY_LOCAL
+        help="run the batch on Ray: alone, a Ray started on this machine; 'auto' (inside a Ray job) or "
+             "ray://HOST:PORT, that cluster, whose machines must all see the paths (shared storage)",
+    )
+    analyze.add_argument(
+        "--retry-failed", action="store_true",
+        help="analyse again the files of an earlier run into the same --out that failed on their content",
+    )
     _add_detector_option(analyze)
     _add_model_option(analyze)
     analyze.set_defaults(handler=cmd_analyze)
@@ -561,21 +753,54 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_option(export)
     _add_data_option(export, "; with data, parity.json compares the file with Keras on PublicTest")
     export.set_defaults(handler=cmd_export)
+
+    serve = commands.add_parser("serve", help="the HTTP API: photos and videos in, emotions out (see docs/api.md)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                                                           "only; any other needs --api-keys or --insecure)")
+    serve.add_argument("--port", type=int, default=8000, help="default 8000")
+    serve.add_argument("--api-keys", metavar="FILE", help="require a key from this file (made with `api-key`)")
+    _add_model_option(serve)
+    serve.add_argument("--rate-limit", type=positive_int, metavar="N",
+                       help="at most N requests a minute per key (per address without keys); default: no limit")
+    serve.add_argument("--insecure", action="store_true", help="allow a network address without API keys")
+    serve.add_argument("--timeout", type=positive_float, default=30.0,
+                       help="seconds a photo request or a video upload may take (default 30)")
+    serve.add_argument("--max-video-seconds", type=positive_float, default=600.0,
+                       help="longest video accepted, in seconds (default 600)")
+    serve.add_argument("--max-queued-videos", type=positive_int, default=8,
+                       help="videos waiting for analysis at most (default 8)")
+    serve.add_argument("--keep-videos", type=positive_float, default=60.0, metavar="MINUTES",
+                       help="minutes a finished video job and its files are kept (default 60)")
+    serve.add_argument("--batch-wait-ms", type=float, default=0.0,
+                       help="classify concurrent requests' faces in shared batches, waiting up to this long "
+                            "(default 0: one model call per request; see docs/api.md)")
+    _add_detector_option(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    api_key = commands.add_parser("api-key", help="make an API key for `serve`: printed once, its hash appended to "
+                                                  "the key file")
+    api_key.add_argument("--file", required=True, type=file_path, help="the key file (created if missing)")
+    api_key.set_defaults(handler=cmd_api_key)
+
+    for command in commands.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="also show the libraries' own log lines and warnings (TensorFlow, LiteRT)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from core.model.classifier import ModelLoadError  # after parsing: --help needs no TensorFlow
+    with quiet_console(args.verbose or None):  # no library start-up lines unless --verbose (or FER_VERBOSE=1)
+        from core.model.classifier import ModelLoadError  # after parsing: --help needs no TensorFlow
 
-    try:
-        return args.handler(args)
-    except BadRowsError as error:
-        print(f"error: {error}; skip them with --skip-bad-rows", file=sys.stderr)
-        return 2
-    except (DataFormatError, ModelLoadError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        try:
+            return args.handler(args)
+        except BadRowsError as error:
+            print(f"error: {error}; skip them with --skip-bad-rows", file=sys.stderr)
+            return 2
+        except (DataFormatError, ModelLoadError, FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

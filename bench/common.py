@@ -45,8 +45,9 @@ def load_model_under_test(path: str | os.PathLike | None, explicit: bool) -> Mod
     """
     from core.model.calibration import load_calibration, serves_flip_tta
     from core.model.classifier import default_model_path, load_keras_model
+    from core.model.registry import resolve_model_path
 
-    chosen = Path(path) if path is not None else default_model_path()
+    chosen = resolve_model_path(path) if path is not None else default_model_path()
     if chosen.is_file() or explicit:
         return ModelUnderTest(load_keras_model(chosen), str(chosen), True, serves_flip_tta(load_calibration(chosen)))
     from core.model.architecture import build_model

@@ -25,7 +25,7 @@ TARGETS = (
     # name, path to the value, comparison, target
     ("single-face p50 (as served, live path)", ("latency", SERVED, "p50_ms"), "<=", 3.0, "ms"),
     ("640x480 one-face pipeline", ("pipeline", "one_face", "frames_per_s"), ">=", 30.0, "frames/s"),
-    ("batch throughput as served", ("throughput", SERVED, "faces_per_s"), ">=", 500.0, "faces/s"),  # issue 10
+    ("batch throughput as served", ("throughput", SERVED, "faces_per_s"), ">=", 500.0, "faces/s"),
     ("full CSV parse", ("csv", "seconds"), "<=", 5.0, "s"),
     ("video file, one face, every frame (full runs: the 10-minute clip)", ("video", "long_clip", "speed_x_real_time"),
      ">=", 3.0, "video-s per wall-s"),
@@ -40,6 +40,13 @@ TARGETS = (
      "frames/s"),
     ("BlazeFace pipeline, three faces", ("detection", "pipeline", "three_faces", "frames_per_s"), ">=", 30.0,
      "frames/s"),
+    ("batch of eight clips, local Ray over in process", ("batch", "ray_vs_in_process"), ">=", 0.85, "x"),
+    ("API p99 at 8 users", ("service", "users_8", "p99_ms"), "<=", 150.0, "ms"),
+    ("API p99 at 32 users", ("service", "users_32", "p99_ms"), "<=", 1000.0, "ms"),
+    ("API error rate at 32 users", ("service", "users_32", "error_rate"), "<=", 0.0, ""),
+    ("API requests/s at 32 users over 8 users", ("service", "throughput_top_over_8_users"), ">=", 1.0, "x"),
+    ("API requests/s at 32 users over in-process frames/s", ("service", "throughput_vs_in_process"), ">=", 0.5, "x"),
+    ("API server RSS growth over the load runs", ("service", "rss_growth_mb"), "<", 50.0, "MB"),
 )
 COMPARE = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b}
 
@@ -151,7 +158,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
             for key, metric, scale, digits in (
                 ("flops_per_face", f"MFLOP per face, {label}", 1e-6, 1),
                 ("achieved_flops", f"  GFLOP/s achieved at the batch rate, {label}", 1e-9, 1),
-                ("fraction_of_peak", f"  % of machine peak ({peak['peak_flops'] / 1e9:.0f} GFLOP/s), {label}", 100, 1),
+                ("fraction_of_peak", f"  % of machine fp32 peak ({peak['peak_flops'] / 1e9:.0f} GFLOP/s; "
+                 f"not for int8), {label}", 100, 1),
                 ("fraction_of_core_peak", f"  % of one core's peak, per CPU-second, {label}", 100, 1),
                 ("roofline_faces_per_s", f"  faces/s at machine peak (ceiling), {label}", 1, 1),
             ):
@@ -192,6 +200,17 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
                    "long video clip, RSS growth after its first minute (full runs)")
     if g("video", "status") not in (None, "ok"):
         add("video files", (g("video", "reason") or g("video", "error") or "")[:70])
+    rows.append(("Batch: eight clips through `analyze DIR`, in this process and on a local Ray (`--ray`)",))
+    if g("batch", "status") == "ok":
+        here, ray = g("batch", "in_process"), g("batch", "ray_local")
+        add("in process, one file after another (video-s per wall-s)", _fmt(here["video_s_per_wall_s"]))
+        add("local Ray, its start-up included (video-s per wall-s)", _fmt(ray["video_s_per_wall_s"]))
+        target_row("  Ray over in process", "batch of eight clips, local Ray over in process")
+        add("  Ray start-up to workers ready (s); workers; peak RSS per worker (MB)",
+            f"{_fmt(ray['startup_s'])}; {ray['workers']}; {_fmt(max(ray['worker_peak_rss_mb']), 0)}")
+        add("  same rows both ways", "yes" if g("batch", "same_rows") else "NO")
+    elif g("batch", "status") is not None:
+        add("batch", (g("batch", "reason") or g("batch", "error") or "")[:70])
     rows.append(("Detection: PublicTest faces pasted into 640x480 frames and rolled 0-45 degrees",))
     if g("detection", "status") == "ok":
         target_row("BlazeFace recall, worst roll", "BlazeFace recall, worst roll 0-45")
@@ -204,6 +223,8 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         target_row("  three faces (frames/s)", "BlazeFace pipeline, three faces")
     else:
         add("detection", (g("detection", "reason") or g("detection", "error") or "not run")[:70])
+
+    _service_rows(results, rows, add, target_row)
 
     rows.append(("Data",))
     if g("csv", "status") == "ok":
@@ -269,10 +290,35 @@ def build_rows(results: dict) -> list[tuple[str, ...]]:
         if soak.get("huge_pages_growth_mb") is not None:
             add("    of it in transparent huge pages (MB)", _fmt(soak["huge_pages_growth_mb"]))
     for name in ("data", "model", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup",
-                 "live_page", "soak", "video", "training"):
+                 "live_page", "soak", "video", "batch", "training", "service"):
         if g(name, "status") == "error":
             add(f"ERROR in {name}", g(name, "error")[:70])
     return rows
+
+
+def _service_rows(results: dict, rows: list, add, target_row) -> None:
+    """The API under locust: one row per user count (and per shared-batch run), the targets, the in-process rate."""
+    service = _get(results, "service") or {}
+    rows.append((f"The API: train_cli.py serve under locust, one-face 640x480 JPEG, back to back "
+                 f"({_fmt(service.get('seconds_per_run'), 0)} s per run)",))
+    if service.get("status") != "ok":
+        add("API", (service.get("reason") or service.get("error") or "not run")[:70])
+        return
+    for prefix, label in (("users", "users"), ("batched_users", "users, shared batches")):
+        runs = [value for key, value in service.items() if key.startswith(f"{prefix}_") and isinstance(value, dict)]
+        for run in sorted(runs, key=lambda run: run["users"]):
+            add(f"{run['users']} {label}: req/s; p50 / p95 / p99 ms; errors",
+                f"{_fmt(run['requests_per_s'])}; {_fmt(run['p50_ms'], 0)} / {_fmt(run['p95_ms'], 0)} / "
+                f"{_fmt(run['p99_ms'], 0)}; {run['failures']} of {run['requests']}")
+    target_row("  p99 at 8 users (ms)", "API p99 at 8 users")
+    target_row("  p99 at 32 users (ms)", "API p99 at 32 users")
+    target_row("  error rate at 32 users", "API error rate at 32 users")
+    target_row("  req/s at 32 users / at 8 users", "API requests/s at 32 users over 8 users")
+    add("in-process photo path (frames/s, one loop)", _fmt(_get(results, "service", "in_process", "frames_per_s")))
+    target_row("  req/s at 32 users / in-process frames/s", "API requests/s at 32 users over in-process frames/s")
+    add("server RSS before / after the runs (MB)",
+        f"{_fmt(service.get('rss_before_mb'), 0)} / {_fmt(service.get('rss_after_mb'), 0)}")
+    target_row("  growth (MB)", "API server RSS growth over the load runs")
 
 
 def format_table(results: dict) -> str:

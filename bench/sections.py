@@ -82,7 +82,8 @@ def flops(context, results) -> dict:
     rates = results.get("throughput", {})
     report = {"peak": peak}
     for name, tta in (("tta_on", True), ("tta_off", False)):
-        report[f"ours_{name}"] = flop_report(context.model.model, rates.get(name), tta, peak)
+        # The product's rate is LiteRT's, on int8 weights.
+        report[f"ours_{name}"] = flop_report(context.model.model, rates.get(name), tta, peak, int8=True)
     if context.fer is not None:
         report["fer"] = flop_report(context.fer.model, results.get("fer", {}).get("throughput"), False, peak)
     return report
@@ -194,6 +195,20 @@ def video(context, results) -> dict:
     return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
 
 
+def batch(context, results) -> dict:
+    """Eight clips through the batch path in this process and on a local Ray (start-up included)."""
+    from bench.batch import batch_benchmark
+    from bench.frames import detectable_faces
+    from core.vision.faces import make_detector
+
+    if context.labels is None:
+        return skipped("no data, so no real faces to paste")
+    faces, tried = detectable_faces(context.faces, make_detector(video=True), 3)
+    model = context.model.source if context.model.trained else None
+    report = batch_benchmark(faces, model, seconds=context.settings.batch_clip_seconds, log=context.log)
+    return {"faces": f"{len(faces)} PublicTest faces found by the detector (first {tried} tried)", **report}
+
+
 def detection(context, results) -> dict:
     """BlazeFace vs Haar on rolled FER faces: recall, classifier accuracy, the BlazeFace pipeline's frame rate."""
     from bench import detection as bench_detection
@@ -227,3 +242,26 @@ def training(context, results) -> dict:
         split, list(settings.train_variants), settings.train_warmup, settings.train_batches, log=context.log
     )
     return {"data": source, **report}
+
+
+def service(context, results) -> dict:
+    """``train_cli.py serve`` under locust at 1, 8 and 32 users, and the in-process photo path beside it."""
+    import importlib.util
+
+    from bench.frames import frame_with_faces
+    from bench.service import service_benchmark
+
+    if importlib.util.find_spec("locust") is None:
+        return skipped("locust is not installed (requirements-dev.txt)")
+    if not context.model.trained:
+        return skipped("no trained model file to serve")
+    faces, note = _frame_faces(context)
+    if not faces:
+        return skipped("no data, so no real face for the photo")
+    import cv2
+
+    photo = cv2.imencode(".jpg", frame_with_faces(faces[:1]), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    settings = context.settings
+    return {"faces": note["faces"], **service_benchmark(photo, context.model.source, settings.service_seconds,
+                                                         batch_wait_ms=settings.service_batch_wait_ms,
+                                                         log=context.log)}

@@ -16,7 +16,7 @@ from bench.report import served_key
 
 SECTIONS = (
     "csv", "throughput", "latency", "fer", "flops", "pipeline", "detection", "memory", "startup", "live_page", "soak",
-    "video", "training",
+    "video", "batch", "training", "service",
 )
 
 
@@ -38,6 +38,12 @@ class Settings:
     video_everies: tuple[int, ...]
     video_soak_minutes: float | None
     """The long clip whose memory growth is measured; None leaves it out."""
+    service_seconds: float = 30.0
+    """Each locust run against ``serve`` (1, 8 and 32 users)."""
+    service_batch_wait_ms: float | None = None
+    """Also run 8 and 32 users on a server classifying in shared batches waiting this long; None leaves it out."""
+    batch_clip_seconds: float = 30.0
+    """Length of each of the batch section's eight clips (analysed in process, then on a local Ray)."""
 
 
 FULL = Settings(
@@ -62,6 +68,8 @@ FULL = Settings(
     video_seconds=10.0,
     video_everies=(1, 3),
     video_soak_minutes=10.0,
+    service_seconds=30.0,
+    service_batch_wait_ms=5.0,
 )
 QUICK = Settings(
     throughput_batches=2,
@@ -78,6 +86,8 @@ QUICK = Settings(
     video_seconds=2.0,
     video_everies=(1,),
     video_soak_minutes=None,
+    service_seconds=3.0,
+    batch_clip_seconds=2.0,
 )
 
 

@@ -1,5 +1,6 @@
 """Confine paths typed in the browser to the allowed data folders.
-Owns allowed_roots, resolve_user_path, PathNotAllowed and the roots' variables (FER2013_PATH, FER_DATA_ROOTS).
+Owns allowed_roots, resolve_user_path, PathNotAllowed, the roots' variables (FER2013_PATH, FER_DATA_ROOTS) and the
+words that explain them (ALLOWED_FOLDERS, REFUSAL).
 
 The allowed roots, in order (the first one anchors relative paths):
 
@@ -9,7 +10,8 @@ The allowed roots, in order (the first one anchors relative paths):
 
 A root that is the file system's root (``/``) would allow every file and is ignored.
 A path is allowed when, with every symlink and ``..`` resolved, it lies inside a resolved root.
-The refusal reads the same whether or not the path exists and never shows any file's content.
+The refusal reads the same whether or not the path exists; it says what to do and shows no folder of the server
+(the browser's user may not be the server's), nor any file's content.
 The command line reads whatever its user can; only the dashboard confines paths.
 """
 
@@ -21,6 +23,14 @@ from pathlib import Path
 DATA_ENV_VAR = "FER2013_PATH"
 ROOTS_ENV_VAR = "FER_DATA_ROOTS"
 DEFAULT_DATA_ROOT = Path("~/fer-data")
+
+ALLOWED_FOLDERS = f"{DEFAULT_DATA_ROOT}, the folder of {DATA_ENV_VAR} and each folder listed in {ROOTS_ENV_VAR}"
+"""Which folders a typed path may reach, by their rule: the same words on every page, in the README and the docs."""
+REFUSAL = (
+    f"This path is outside the folders the app may read ({ALLOWED_FOLDERS}). Move the file into "
+    f"{DEFAULT_DATA_ROOT} on the server, or start the app with {ROOTS_ENV_VAR} set to the file's folder."
+)
+"""The message of :class:`PathNotAllowed` for a path outside every root."""
 
 
 class PathNotAllowed(ValueError):
@@ -53,14 +63,11 @@ def resolve_user_path(text: str) -> Path:
     roots = allowed_roots()
     text = text.strip()
     if not text:
-        raise PathNotAllowed("no path given")
+        raise PathNotAllowed("No path given: type the path of a FER-2013 file on the server.")
     try:
         resolved = (roots[0] / Path(text).expanduser()).resolve()
     except (ValueError, OSError, RuntimeError):  # a NUL byte, an unknown ~user, a symlink loop
         resolved = None
     if resolved is None or not any(resolved.is_relative_to(root) for root in roots):
-        raise PathNotAllowed(
-            f"this path is outside the allowed data folders: {', '.join(map(str, roots))} "
-            f"(add folders with {ROOTS_ENV_VAR})"
-        )
+        raise PathNotAllowed(REFUSAL)
     return resolved

@@ -5,12 +5,14 @@ Shows the model card, whether a data set was found, and a link to every page.
 from __future__ import annotations
 
 import streamlit as st
+from components.data_picker import ALLOWED_FOLDERS_HELP
 from components.model import get_classifier, load_report, model_path
 from components.model_card import model_card
 from components.page import APP_NAME, PAGES_DIR, data_env_status, page_header
 
 from core.data import DATA_ENV_VAR
-from core.labels import EMOTIONS
+from core.data_roots import DEFAULT_DATA_ROOT
+from core.labels import FER2013, FERPLUS
 
 PAGE_INFO = {
     "1_Live_webcam.py": (
@@ -24,12 +26,13 @@ PAGE_INFO = {
     ),
     "3_Dataset_explorer.py": (
         ":material/dataset:", "Dataset explorer",
-        "FER-2013 by split and class: image grid, mean faces, pixel intensities, and the model's opinion on any image.",
+        "FER-2013 by split and class: image grid, mean faces, pixel intensities, the model's opinion on any image, "
+        "and each face's ten FER+ votes, with the faces where FER-2013's label and the annotators disagree.",
     ),
     "4_Evaluation.py": (
         ":material/analytics:", "Evaluation",
         "Confusion matrix with the images behind each cell, per-class precision/recall/F1 and learning curves; "
-        "recompute on any split.",
+        "recompute on any split, and see how the model agrees with ten FER+ annotators, face by face.",
     ),
     "5_Adversarial.py": (
         ":material/gpp_maybe:", "Adversarial", "How small, targeted pixel changes fool the model.",
@@ -40,6 +43,10 @@ PAGE_INFO = {
         "a clickable timeline and each person's emotion shares.",
     ),
 }
+
+# The README's data path: ~/fer-data is an allowed data folder without any setting. (A comment, not a docstring:
+# Streamlit would draw a bare string on the page.)
+START_WITH_DATA = f"export {DATA_ENV_VAR}={DEFAULT_DATA_ROOT}/fer2013.csv.gz\nstreamlit run dashboard/Home.py"
 
 
 def page_entry(path) -> tuple[str, str, str]:
@@ -52,13 +59,14 @@ def page_entry(path) -> tuple[str, str, str]:
 
 page_header(
     APP_NAME, ":material/mood:",
-    "Point a webcam, a photo or a video file at faces and see which of seven emotions each person shows.",
+    "Point a webcam, a photo or a video file at faces and see which emotion each person shows.",
 )
 
 st.markdown(
     "A convolutional network trained on **FER-2013** (35,887 48x48 grayscale faces) reads each face that "
-    "BlazeFace finds, turned upright about its eyes, and gives a calibrated probability for each of seven emotions: "
-    + ", ".join(f"**{name}**" for name in EMOTIONS) + "."
+    "BlazeFace finds, turned upright about its eyes, and gives a calibrated probability for each emotion the "
+    "model knows: FER-2013's seven, " + ", ".join(f"**{name}**" for name in FER2013.emotions) + ", and for a model "
+    "of the ten FER+ annotators' votes per face also **" + FERPLUS.emotions[-1] + "**. Pick the model in the sidebar."
 )
 
 left, right = st.columns([3, 2], gap="large")
@@ -77,11 +85,12 @@ with right:
         else:
             st.info(f"No data set found ({description}). Every page still works on the shipped model "
                     "and its report; a data set adds browsing and re-evaluation.", icon=":material/info:")
+            st.markdown(f"To give one, put `fer2013.csv.gz` in `{DEFAULT_DATA_ROOT}/` and start the app with")
+            st.code(START_WITH_DATA, language="bash", wrap_lines=True)
             st.markdown(
-                f"To give one, start the app with\n\n```bash\n{DATA_ENV_VAR}=/path/to/fer2013.csv "
-                "streamlit run dashboard/Home.py\n```\nor type a path / upload a CSV in the sidebar of the "
-                "Dataset explorer and Evaluation pages."
+                "or type its path, or upload it, in the sidebar of the Dataset explorer and Evaluation pages."
             )
+        st.caption(ALLOWED_FOLDERS_HELP)
 
 st.subheader("Pages")
 pages = sorted(PAGES_DIR.glob("[0-9]*.py"))
@@ -95,5 +104,7 @@ for index, path in enumerate(pages):
 
 # Load the model last, so the page is readable while TensorFlow starts; the other pages then find it cached.
 with model_status.container():
-    if get_classifier() is not None:
-        st.caption(f":material/check_circle: Model loaded and ready (`{model_path().name}`).")
+    classifier = get_classifier()
+    if classifier is not None:
+        st.caption(f":material/check_circle: Model loaded and ready (`{model_path().name}`, "
+                   f"{len(classifier.labels)} emotions).")

@@ -1,4 +1,5 @@
-"""Shared fixtures: the FER-2013 file beside the checkout, small CSV slices, a smoke-trained model and a video clip."""
+"""Shared fixtures: the FER-2013 file (tests/fer_data.py: FER2013_PATH first), small CSV slices, a smoke-trained
+model and a video clip; and the run's summary line on tests skipped for lack of data."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ import pandas as pd
 import pylibsrtp  # noqa: F401
 import pytest
 
+from core.quiet import quiet_for_good
 from tests.clips import moving_face_frames, write_clip
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tests.fer_data import DATA_SKIP, FER_CSV, data_skip_summary
 
 REPO = Path(__file__).resolve().parent.parent
-FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,7 +30,7 @@ def _private_cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fer_csv() -> Path:
     if not FER_CSV.is_file():
-        pytest.skip(f"FER-2013 not found at {FER_CSV}")
+        pytest.skip(f"{DATA_SKIP} (looked at {FER_CSV})")
     return FER_CSV
 
 
@@ -64,6 +64,21 @@ def smoke_run(small_csv, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("smoke_run")
     assert train_cli.main(["train", "--data", str(small_csv), "--out", str(out), "--epochs", "1"]) == 0
     return out
+
+
+def pytest_configure(config):
+    """With output shown as it comes (``-s``), the libraries' start-up lines are dropped as for a user's command
+    (``FER_VERBOSE=1`` keeps them); captured output is only shown for a failing test, with them."""
+    if config.getoption("capture") == "no":
+        quiet_for_good()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many tests were skipped for lack of FER-2013, and how to run them."""
+    line = data_skip_summary(terminalreporter.stats.get("skipped", []))
+    if line:
+        terminalreporter.write_sep("-", "data")
+        terminalreporter.write_line(line)
 
 
 def paste_face(face: np.ndarray, size: int = 192, frame_shape=(480, 640), at=(200, 120)) -> np.ndarray:

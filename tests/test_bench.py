@@ -130,6 +130,10 @@ def test_quick_run_data_sections(quick_run):
         fer_video = results["video"]["fer_one_face_every_1"]
         assert fer_video["speed_x_real_time"] > 0 and fer_video["faces_per_analysed_frame"] == 1
     assert 0 <= results["throughput"]["tta_on"]["accuracy"] <= 1
+    batch = results["batch"]  # the same eight clips in this process and on a local Ray
+    assert batch["same_rows"] and batch["in_process"]["faces"] > 0 and batch["ray_local"]["startup_s"] > 0
+    assert batch["in_process"]["not_done"] == batch["ray_local"]["not_done"] == []
+    assert min(batch["ray_local"]["worker_peak_rss_mb"]) > 0 and batch["ray_local"]["tensorflow_on_workers"] is False
 
 
 @pytest.fixture(scope="module")

@@ -53,5 +53,14 @@ def test_paths_inside_the_roots_resolve(roots, tmp_path):
 
 
 def test_empty_text_is_refused(roots):
-    with pytest.raises(PathNotAllowed, match="no path given"):
+    with pytest.raises(PathNotAllowed, match=r"^No path given: type the path"):
         resolve_user_path("   ")
+
+
+def test_the_refusal_says_what_to_do_without_naming_a_server_folder(roots, tmp_path):
+    with pytest.raises(PathNotAllowed) as raised:
+        resolve_user_path("/etc/passwd")
+    message = str(raised.value)
+    assert message[0].isupper() and message.endswith(".")
+    assert "Move the file into ~/fer-data" in message and "FER_DATA_ROOTS" in message and "FER2013_PATH" in message
+    assert str(tmp_path) not in message

@@ -1,5 +1,6 @@
 """Choosing FER-2013 in the sidebar: by path (default FER2013_PATH) or upload, parsed once and shared.
-Owns LoadedData, data_picker, load_data_from_path, load_data_from_upload and labelled_splits.
+Owns LoadedData, data_picker, load_data_from_path, load_data_from_upload, labelled_splits, dataset_emotions and
+ALLOWED_FOLDERS_HELP.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ import streamlit as st
 from components.model import mtime_ns
 from components.text import escape_markdown
 from core.data import DATA_ENV_VAR, DataFormatError, FerDataset, load_dataset
-from core.data_roots import ROOTS_ENV_VAR, PathNotAllowed, allowed_roots, resolve_user_path
+from core.data_roots import DEFAULT_DATA_ROOT, ROOTS_ENV_VAR, PathNotAllowed, resolve_user_path
 from core.fer_csv import BadRowsError
+from core.labels import FER2013, FERPLUS
 
 SKIP_HINT = "Tick **Skip bad rows** to leave them out."
 
 UPLOAD_TYPES = ["csv", "gz"]
+
+ALLOWED_FOLDERS_HELP = (
+    f"A typed path must lie in an allowed data folder of the server: `{DEFAULT_DATA_ROOT}`, the folder of "
+    f"`{DATA_ENV_VAR}`, or a folder listed in `{ROOTS_ENV_VAR}` (several separated by `:`). To allow another "
+    f"folder, start the app with `{ROOTS_ENV_VAR}` set to it."
+)
+"""What the Home page and the sidebar say before anything is typed (core.data_roots.ALLOWED_FOLDERS in Markdown)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class LoadedData:
     key: str
     """Identifies the file version and options, for caches downstream."""
     label: str
+    path: Path | None = None
+    """The file or folder it was read from; None for an upload."""
 
 
 @st.cache_resource(show_spinner="Parsing FER-2013…", max_entries=3)
@@ -72,12 +83,12 @@ def load_data_from_path(path: str, skip_bad_rows: bool = False) -> tuple[LoadedD
     except PathNotAllowed as error:
         return None, escape_markdown(str(error))
     if not resolved.exists():
-        return None, escape_markdown(f"{resolved}: no such file or folder")
+        return None, escape_markdown(f"There is no file or folder at {path.strip()}: check the name.")
     mtime = mtime_ns(resolved)
     dataset, error = _load_path(str(resolved), mtime, skip_bad_rows)
     if dataset is None:
         return None, error
-    return LoadedData(dataset, f"path:{resolved}:{mtime}:{skip_bad_rows}", str(resolved)), None
+    return LoadedData(dataset, f"path:{resolved}:{mtime}:{skip_bad_rows}", str(resolved), resolved), None
 
 
 def load_data_from_upload(name: str, data: bytes, skip_bad_rows: bool = False) -> tuple[LoadedData | None, str | None]:
@@ -99,10 +110,10 @@ def data_picker(key: str) -> LoadedData | None:
             default = os.environ.get(DATA_ENV_VAR, "")
             path = st.text_input(
                 "FER-2013 path", value=default, key=f"{key}_path",
-                help="fer2013.csv or .csv.gz, the seed's CSV folder, or an image folder ROOT/<split>/<emotion>/, "
-                     "inside the allowed data folders: " + ", ".join(f"`{root}`" for root in allowed_roots())
-                     + f" (more with `{ROOTS_ENV_VAR}` before starting the app).",
+                help="fer2013.csv or .csv.gz, the seed's CSV folder, or an image folder ROOT/<split>/<emotion>/. "
+                     + ALLOWED_FOLDERS_HELP,
             ).strip()
+            st.caption(ALLOWED_FOLDERS_HELP)
             if not path:
                 st.info(f"No data set given. Set `{DATA_ENV_VAR}` before starting the app, type a path, or upload.")
                 return None
@@ -127,3 +138,8 @@ def data_picker(key: str) -> LoadedData | None:
 def labelled_splits(dataset: FerDataset) -> list[str]:
     """Splits that have at least one labelled face (the unsplit test file has none)."""
     return [name for name in dataset.splits if ((dataset.usage == name) & (dataset.labels >= 0)).any()]
+
+
+def dataset_emotions(dataset: FerDataset) -> tuple[str, ...]:
+    """The names of a data set's own labels: FER-2013's seven, and Contempt too where an image folder has it."""
+    return FERPLUS.emotions if len(dataset.labels) and int(dataset.labels.max()) >= len(FER2013) else FER2013.emotions

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.model import display_path, model_path
+from components.model import describe_choice, display_path, model_choice, model_path
 from core.evaluation.report import TrainingReport
 
 
@@ -34,10 +34,38 @@ def _epochs(member: dict) -> str:
     return f" after {epochs} epochs" if epochs else ""
 
 
+def _accuracy_at_own_blur(member: dict) -> float | None:
+    """An ensemble member's accuracy alone at the input blur chosen for it, from the grid `ensemble` measured;
+    None when the report has no such grid (every member is then described as it was given)."""
+    smoothing = member.get("input_smoothing") or {}
+    rows = [row for row in smoothing.get("grid", []) if row.get("sigma") == smoothing.get("sigma")]
+    return rows[0].get("accuracy") if rows else None
+
+
 def second_accuracy_label(report: TrainingReport) -> str:
     """What ``accuracy_without_tta`` measures: the served model without its flips, or (for a model served
     without them) the float32 Keras model before LiteRT conversion."""
     return "Accuracy without TTA" if report.flip_tta else "Float32 model, no TTA"
+
+
+def label_set_figures(report: TrainingReport) -> None:
+    """The emotions the model predicts, and its figures on both label sets: FER-2013's labels and the FER+ majority
+    of ten annotators (when its training data had the votes)."""
+    st.caption(f"Predicts {len(report.emotions)} emotions: " + ", ".join(report.emotions) + ".")
+    if report.ferplus is None and report.fer2013_accuracy is None:
+        return
+    columns = st.columns(2)
+    if report.fer2013_accuracy is not None:
+        columns[0].metric("PublicTest, FER-2013 labels", f"{report.fer2013_accuracy:.1%}",
+                          help="Accuracy on FER-2013's own label of each face (flip TTA).")
+    if report.ferplus:
+        figures = report.ferplus
+        columns[1].metric(
+            "PublicTest, FER+ majority", f"{figures['accuracy']:.1%}",
+            help=f"Accuracy against the majority of ten FER+ annotators (FER+'s official protocol, "
+                 f"{figures['faces']:,} faces). Cross-entropy to their votes {figures['cross_entropy']:.3f} nats "
+                 f"(their own entropy {figures['annotator_entropy']:.3f}).",
+        )
 
 
 def model_card(report: TrainingReport | None, error: str | None = None) -> None:
@@ -45,7 +73,7 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
     path = model_path()
     with st.container(border=True):
         st.subheader(":material/memory: Model card")
-        st.caption(f"`{display_path(path)}`")
+        st.caption(f"**{describe_choice(model_choice())}** · `{display_path(path)}`")
         if report is None:
             st.warning(f"No training report to show: {error}")
             return
@@ -64,6 +92,7 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             epochs = report.epochs_run if report.epochs_run is not None else len(report.history.get("epoch", []))
             best = f" (best {report.best_epoch})" if report.best_epoch is not None else ""
             columns[3].metric("Epochs", f"{epochs}{best}")
+        label_set_figures(report)
         trained_on = report.split_sizes.get(report.training_split)
         data = Path(report.data_file or "").name or "FER-2013"
         sha = report.data_sha256 or ""
@@ -103,10 +132,18 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"blurred faces. The width was chosen on {fitted_on} by log-loss."
             )
         if members:
+            alone = [_accuracy_at_own_blur(m) for m in members]
+            if all(accuracy is not None for accuracy in alone):
+                how = (f"each alone at its own input blur (float32, {'with' if report.flip_tta else 'without'} "
+                       "flip TTA, as the blur was fitted)")
+            else:
+                alone = [m["accuracy_lite"] for m in members]
+                how = ("each alone as given to `ensemble` (LiteRT, with flip TTA; with the input blur of a network "
+                       "given with one, without a blur otherwise)")
             st.caption(
-                f"An ensemble: the mean of {len(members)} models' probabilities. On {split}, each alone "
-                "(LiteRT, with flip TTA, as its training measured it): "
-                + "; ".join(f"`{Path(m['file']).name}` {m['accuracy_lite']:.2%}{_epochs(m)}" for m in members)
+                f"An ensemble: the mean of {len(members)} models' probabilities. On {split}, {how}: "
+                + "; ".join(f"`{Path(m['file']).name}` {accuracy:.2%}{_epochs(m)}"
+                            for m, accuracy in zip(members, alone, strict=True))
                 + f"; together {report.accuracy:.2%}."
             )
         elif config:

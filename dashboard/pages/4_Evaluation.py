@@ -35,8 +35,7 @@ from core.labels import FERPLUS, PRIVATE_TEST, PUBLIC_TEST
 from core.model.calibration import ece_sampling_noise, expected_calibration_error, reliability_bins
 
 MAX_CELL_FACES = 48
-CELL_COLUMNS = 5
-"""Faces per row of a cell's grid: about 60 px each in the cell's column at 1400 px, captions on one line."""
+CELL_COLUMNS = 5  # faces per row of a cell's grid: about 60 px each in its column at 1400 px, captions on one line
 
 page_header(
     "Evaluation", ":material/analytics:",

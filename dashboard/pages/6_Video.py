@@ -1,4 +1,4 @@
-"""Video: upload a video file (or take the sample clip) and see every person's emotions over time.
+"""Video: upload a video file (or several, or take the sample clip) and see every person's emotions over time.
 The page holds the layout; the analysis is :mod:`components.video_analysis`, the charts :mod:`components.video_charts`.
 
 Results stay in this browser session's memory only, and only the latest analysis (a new one replaces
@@ -10,15 +10,15 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-from components.model import get_classifier
+from components.model import get_classifier, model_path, model_version
 from components.page import page_header
 from components.video_analysis import analyse_video, progress_text
-from components.video_charts import clicked_time, shares_figure, shares_table, timeline_figure
+from components.video_batch import BATCH_RESULT, batch_view
+from components.video_charts import clicked_time, shares_figure, shares_table, summary_emotions, timeline_figure
 from components.video_sample import SAMPLE_NAME, sample_clip
 
 from core.analysis.progress import Progress
 from core.analysis.video_reader import VideoAnalysisError
-from core.labels import EMOTIONS
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "mkv", "webm", "avi", "mpeg", "mpg", "3gp"]
 UPLOAD, SAMPLE = "Upload a video", "Sample clip (two drawn faces, 5 s)"
@@ -39,17 +39,25 @@ source = source_column.radio("Video", [UPLOAD, SAMPLE], horizontal=True, key="vi
 every = every_column.number_input("Analyse every N-th frame", 1, 30, 1, key="video_every",
                                   help="2 or 3 is 2 or 3 times as fast; the frames between keep the last boxes.")
 if source == UPLOAD:
-    uploaded = st.file_uploader("A video file (up to 200 MB)", type=VIDEO_TYPES, key="video_upload")
-    if uploaded is None:
-        st.info("Upload an MP4, MOV, MKV, WebM or AVI video, or pick the sample clip above.", icon=":material/info:")
+    uploads = st.file_uploader("Video files (up to 200 MB each; several make a batch)", type=VIDEO_TYPES,
+                               key="video_upload", accept_multiple_files=True)
+    if not uploads:
+        st.info("Upload an MP4, MOV, MKV, WebM or AVI video, or several at once, or pick the sample clip above.",
+                icon=":material/info:")
         st.stop()
+    if len(uploads) > 1:  # several: a table of files, each one's people, one combined download
+        batch_view(uploads, classifier, every, f"{model_path()}:{model_version()}", RESULT)
+        st.stop()
+    uploaded = uploads[0]
     name, data, wanted = uploaded.name, uploaded.getvalue(), (uploaded.file_id, every)
 else:
     name, data, wanted = SAMPLE_NAME, sample_clip(), (SAMPLE_NAME, every)
+wanted = (*wanted, f"{model_path()}:{model_version()}")  # another model analyses the video afresh
 
 stored = st.session_state.get(RESULT)
 if stored is None or stored[0] != wanted:
     st.session_state.pop(RESULT, None)  # one analysis per session: drop the old one before making the next
+    st.session_state.pop(BATCH_RESULT, None)
     bar = st.progress(0.0, text=f"Analysing {name}…")
     shown = [0.0]
 
@@ -97,7 +105,7 @@ with shares_column:
 if summary["people"]:  # full width: twelve columns do not fit beside the player
     st.dataframe(shares_table(summary), hide_index=True, column_config={
         emotion: st.column_config.ProgressColumn(emotion, format="percent", min_value=0, max_value=1, width="small")
-        for emotion in EMOTIONS})
+        for emotion in summary_emotions(summary)})
 
 st.subheader("Timeline")
 st.caption("One row per person, one square per analysed frame in the colour of its emotion. Click a square to "

@@ -75,7 +75,56 @@ def small_csv(public_rows, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def voted_csv(public_rows, tmp_path_factory) -> Path:
+    """200 PublicTest rows as ``fer2013.csv`` with their FER+ votes beside it, as Microsoft's ``fer2013new.csv``."""
+    from core.ferplus import find_votes_file
+
+    votes_file = find_votes_file(FER_CSV)
+    if votes_file is None:
+        pytest.skip(f"no FER+ votes file beside {FER_CSV}")
+    usage = pd.read_csv(FER_CSV, usecols=["Usage"]).Usage
+    rows = np.flatnonzero(usage.to_numpy() == "PublicTest")[:200]
+    votes = pd.read_csv(votes_file).iloc[rows]
+    folder = tmp_path_factory.mktemp("voted")
+    public_rows.head(200).to_csv(folder / "fer2013.csv", index=False)
+    votes.to_csv(folder / "fer2013new.csv", index=False)
+    return folder / "fer2013.csv"
+
+
 # ---------------------------------------------------------------- model
+
+
+@pytest.fixture(scope="session")
+def eight_emotion_model(tmp_path_factory, report) -> Path:
+    """A small untrained network over FER+'s eight emotions (Contempt last) with a report that has FER+ figures,
+    as ``emotion_cnn.keras`` in a folder of its own: what a FER+ model looks like to the pages."""
+    import json
+
+    import keras
+
+    from core.labels import FERPLUS
+    from core.model.emotion_output import emotion_output
+
+    folder = tmp_path_factory.mktemp("ferplus_model")
+    inputs = keras.Input((48, 48, 1))
+    features = keras.layers.Dense(4, activation="relu")(keras.layers.AveragePooling2D(4)(inputs))
+    model = keras.Model(inputs, emotion_output(FERPLUS)(keras.layers.Flatten()(features)))
+    model.save(folder / "emotion_cnn.keras")
+    classes = len(FERPLUS)
+    recall = {name: 0.5 for name in FERPLUS.emotions}
+    written = {
+        **report.to_dict(), "emotions": list(FERPLUS.emotions), "history": {}, "config": {},
+        "accuracy": 0.8125, "fer2013_accuracy": 0.6875, "calibration": None,
+        "confusion_matrix": [[10 if row == column else 1 for column in range(classes)] for row in range(classes)],
+        "per_class": {name: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 17} for name in FERPLUS.emotions},
+        "ferplus": {"faces": 3000, "faces_left_out": 589, "accuracy": 0.8125, "cross_entropy": 0.7312,
+                    "annotator_entropy": 0.44, "total_variation": 0.25, "mean_recall": 0.5, "per_class": recall,
+                    "where_labels_agree": {"faces": 2136, "accuracy": 0.875, "mean_recall": 0.75,
+                                           "per_class": recall}},
+    }
+    (folder / "report.json").write_text(json.dumps(written))
+    return folder / "emotion_cnn.keras"
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 
 from bench.browser import CHROMIUM_ARGS, WEBRTC_IFRAME, write_y4m  # noqa: F401  (the tests import them from here)
+from tests.fer_data import FER_CSV  # noqa: F401  (FER2013_PATH first, as the app)
 
 REPO = Path(__file__).resolve().parents[2]
-FER_CSV = REPO.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS_ENV_VAR = "FER_SCREENSHOTS"
-"""Set to docs/screenshots to refresh the README's pictures; otherwise they go to test-artifacts/ (ignored)."""
+"""Set to docs/screenshots to refresh the documentation's pictures; otherwise they go to test-artifacts/ (ignored)."""
 SCREENSHOTS = REPO / os.environ[SCREENSHOTS_ENV_VAR] if os.environ.get(SCREENSHOTS_ENV_VAR) else ARTIFACTS / "docs"
 PAGES = {  # page file -> (URL path, title text, screenshot name)
     "Home.py": ("", "Facial emotion recognition", "home"),
@@ -61,7 +61,7 @@ def wait_until_idle(tab, title: str, timeout_ms: int = 240_000) -> None:
 
 
 def screenshot(tab, name: str, docs: bool = True, clip_above: str | None = None) -> Path:
-    """The whole page (Streamlit scrolls inside its main container) to test-artifacts/, and the README's copy
+    """The whole page (Streamlit scrolls inside its main container) to test-artifacts/, and the documentation's copy
     to :data:`SCREENSHOTS` (``$FER_SCREENSHOTS``, else test-artifacts/docs/); ``clip_above`` stops that copy at
     that heading."""
     height = tab.evaluate(

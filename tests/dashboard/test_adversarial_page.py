@@ -16,7 +16,7 @@ import pytest
 from dash_support import captions, check_bad_uploads, no_exception, paste_faces, png, screenshot, texts, wait_until_idle
 
 from core.data import file_sha256
-from core.labels import EMOTIONS
+from core.labels import FER2013
 from core.model.classifier import default_model_path
 
 PAGE = "pages/5_Adversarial.py"
@@ -89,7 +89,7 @@ def test_attack_on_a_data_set_face_follows_the_slider(open_page, monkeypatch, sm
     assert app.radio(key="adversarial_source").value == "Data set"
     app.selectbox(key="adversarial_class").set_value("Happy").run()
     app.number_input(key="adversarial_index").set_value(1).run()
-    happy_rows = np.flatnonzero(public_rows.head(200).emotion == EMOTIONS.index("Happy"))
+    happy_rows = np.flatnonzero(public_rows.head(200).emotion == FER2013.index("Happy"))
     assert f"PublicTest row {happy_rows[1]}, labelled Happy" in texts(app.caption)
 
     shown = []
@@ -235,7 +235,7 @@ def test_adversarial_page_in_browser(page, server, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "adversarial_dataset", docs=False)  # may show a FER-2013 face: test-artifacts/ only
 
-    # A drawn face for the README screenshot.
+    # A drawn face for the documentation's screenshot.
     page.locator('[data-testid="stRadio"]').filter(has_text="Face from").get_by_text("Upload a photo").click()
     wait_until_idle(page, "Adversarial")
     picture = tmp_path / "drawn_face.png"

@@ -1,6 +1,6 @@
 """End to end: `streamlit run dashboard/Home.py` driven by headless Chromium (Playwright, sync API).
 
-Screenshots of every page go to test-artifacts/ (full, with data) and the README's copies (cut above any
+Screenshots of every page go to test-artifacts/ (full, with data) and the documentation's copies (cut above any
 FER-2013 faces so that no image of the data set lands in the repository) to test-artifacts/docs/, or to
 docs/screenshots/ with ``FER_SCREENSHOTS=docs/screenshots``: a test run leaves the checkout unchanged.
 """
@@ -24,12 +24,13 @@ from dash_support import (
     write_y4m,
 )
 
-from core.labels import EMOTIONS
+from core.labels import FERPLUS
 from core.vision.detect import FaceDetector
 
 pytestmark = pytest.mark.browser
 
-EMOTION_WITH_CONFIDENCE = re.compile(rf"Current face: ({'|'.join(EMOTIONS)}) \d{{1,3}}%")
+ANY_EMOTION = "|".join(FERPLUS.emotions)  # whichever model the app runs
+EMOTION_WITH_CONFIDENCE = re.compile(rf"Current face: ({ANY_EMOTION})\?? \d{{1,3}}%")  # ? when uncertain
 
 
 def open_app_page(tab, server: str, page_file: str) -> None:
@@ -51,7 +52,7 @@ def test_home_in_browser(page, server):
 
 def test_photo_in_browser(page, server, detectable_faces, tmp_path):
     open_app_page(page, server, "pages/2_Photo.py")
-    screenshot(page, "photo")  # before any upload: no FER face in the README copy
+    screenshot(page, "photo")  # before any upload: no FER face in the documentation's copy
     picture = tmp_path / "two_faces.png"
     image = paste_faces(detectable_faces[:2], shape=(480, 960))
     assert len(FaceDetector().detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))) == 2
@@ -60,7 +61,7 @@ def test_photo_in_browser(page, server, detectable_faces, tmp_path):
     page.get_by_text("2 faces found").wait_for(timeout=120_000)
     wait_until_idle(page, "Photo")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.get_by_text(re.compile(rf"Face 1: ({'|'.join(EMOTIONS)})\?? \d+%")).count() == 1
+    assert page.get_by_text(re.compile(rf"Face 1: ({ANY_EMOTION})\?? \d+%")).count() == 1
     screenshot(page, "photo_result", docs=False)
 
     # The saliency toggle overlays Grad-CAM on every face.
@@ -85,7 +86,7 @@ def test_dataset_explorer_in_browser(page, server):
     screenshot(page, "dataset_explorer", clip_above="Faces")
 
 
-def test_evaluation_in_browser(page, server):
+def test_evaluation_in_browser(page, server, report):
     open_app_page(page, server, "pages/4_Evaluation.py")
     assert page.get_by_role("heading", name="Confusion matrix").is_visible()
     assert page.get_by_role("heading", name="Learning curves").is_visible()
@@ -95,9 +96,10 @@ def test_evaluation_in_browser(page, server):
     # Clicking a cell of the confusion matrix selects it: the True/Predicted boxes follow.
     matrix = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
     box = matrix.bounding_box()
-    true_index, predicted_index = EMOTIONS.index("Sad"), EMOTIONS.index("Happy")
-    page.mouse.click(box["x"] + box["width"] * (predicted_index + 0.5) / 7,
-                     box["y"] + box["height"] * (true_index + 0.5) / 7)
+    emotions = report.emotions  # the matrix is the model's, one row and column per emotion
+    true_index, predicted_index = emotions.index("Sad"), emotions.index("Happy")
+    page.mouse.click(box["x"] + box["width"] * (predicted_index + 0.5) / len(emotions),
+                     box["y"] + box["height"] * (true_index + 0.5) / len(emotions))
     page.get_by_text(re.compile(r"of [\d,]+ Sad faces predicted Happy")).wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_role("heading", name="Calibration").is_visible()
@@ -117,10 +119,19 @@ def test_evaluation_in_browser(page, server):
     assert faces.count() > 0 and faces.first.evaluate("img => img.naturalWidth") > 0
     screenshot(page, "evaluation_saliency", docs=False)  # FER-2013 faces: test-artifacts/ only
 
+    # With FER+ votes beside the data: the figures against the annotators, and one face's two distributions.
+    if page.get_by_text("FER+ votes:").count():
+        assert page.get_by_role("heading", name="Against people: ten FER+ annotators per face").is_visible()
+        distributions = page.locator(".st-key-evaluation_face_distributions")
+        distributions.get_by_text("FER+ majority:").wait_for(timeout=60_000)
+        assert distributions.locator('[data-testid="stPlotlyChart"]').count() == 1
+        assert distributions.get_by_text("annotators", exact=True).count() >= 1  # the legend
+        screenshot(page, "evaluation_face_vs_annotators", docs=False)
+
 
 def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_csv):
     open_app_page(page, server, "pages/1_Live_webcam.py")
-    screenshot(page, "live_webcam")  # before Start: no FER face in the README copy
+    screenshot(page, "live_webcam")  # before Start: no FER face in the documentation's copy
     component = page.frame_locator(WEBRTC_IFRAME)
     component.get_by_role("button", name="Start").click()
     page.get_by_text(EMOTION_WITH_CONFIDENCE).first.wait_for(timeout=90_000)
@@ -133,7 +144,7 @@ def test_live_webcam_labels_the_fake_camera_faces(page, server, fer_csv):
     screenshot(page, "live_webcam_running", docs=False)
     # The snapshot keeps the current face with its saliency map (Grad-CAM from the Keras model).
     page.get_by_role("button", name="Snapshot the current face").click()
-    caption = page.get_by_text(re.compile(rf"Saliency: where ({'|'.join(EMOTIONS)}) comes from"))
+    caption = page.get_by_text(re.compile(rf"Saliency: where ({ANY_EMOTION}) comes from"))
     caption.wait_for(timeout=180_000)
     saliency = page.locator('[data-testid="stImage"]').filter(has=caption).locator("img")
     assert saliency.first.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -203,7 +214,7 @@ def test_video_page_analyses_the_sample_clip(page, server):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("video").count() == 1 and page.locator('[data-testid="stDownloadButton"]').count() == 3
     assert page.locator('[data-testid="stDataFrame"]').count() == 1  # each person's shares as a table
-    screenshot(page, "video")  # drawn faces only: no FER image in the README copy
+    screenshot(page, "video")  # drawn faces only: no FER image in the documentation's copy
 
 
 def test_video_page_explains_a_file_that_is_not_a_video(page, server, tmp_path):

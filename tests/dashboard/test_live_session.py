@@ -12,15 +12,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from components.live_session import (
-    TIMELINE_COLUMNS,
     LiveSession,
     make_video_callback,
     parse_ice_servers,
     rtc_configuration,
+    timeline_columns,
 )
 from dash_support import paste_faces
 
-from core.labels import EMOTIONS
+from core.analysis.live import FrameResult
+from core.labels import FERPLUS
+from core.model.classifier import FacePrediction
+from core.vision.detect import Box
 
 
 def video_frame(bgr: np.ndarray, pts: int = 0) -> av.VideoFrame:
@@ -38,7 +41,7 @@ def live(classifier):
     return session, analyzer, make_video_callback(analyzer, session)
 
 
-def test_callback_boxes_the_face_and_reports_it(live, detectable_faces):
+def test_callback_boxes_the_face_and_reports_it(live, detectable_faces, classifier):
     session, _, callback = live
     bgr = paste_faces([detectable_faces[0]])
     out = callback(video_frame(bgr, pts=1234))
@@ -51,7 +54,7 @@ def test_callback_boxes_the_face_and_reports_it(live, detectable_faces):
 
     snap = session.snapshot()
     assert snap.frames == 1 and snap.faces == 1
-    assert snap.label in EMOTIONS
+    assert snap.label in classifier.labels.emotions and snap.emotions == classifier.labels.emotions
     assert snap.face.shape == (48, 48) and snap.face.dtype == np.uint8
     assert np.isclose(snap.probabilities.sum(), 1.0, atol=1e-3)
     assert snap.confidence == pytest.approx(float(snap.probabilities.max()))
@@ -110,23 +113,51 @@ def test_analysis_errors_are_reported_not_raised(detectable_faces):
     assert "model exploded" in session.snapshot().error
 
 
-def test_timeline_csv_has_one_row_per_face_frame(live, detectable_faces):
+def test_timeline_csv_has_one_row_per_face_frame(live, detectable_faces, classifier):
     session, _, callback = live
     for face in detectable_faces[:3]:
         callback(video_frame(paste_faces([face])))
     callback(video_frame(np.full((480, 640, 3), 128, dtype=np.uint8)))  # no face: no row
 
     table = pd.read_csv(io.BytesIO(session.timeline_csv()))
-    assert list(table.columns) == TIMELINE_COLUMNS
+    emotions = classifier.labels.emotions
+    assert list(table.columns) == timeline_columns(emotions)
     assert len(table) == 3
-    assert set(table.emotion) <= set(EMOTIONS)
-    probabilities = table[[f"p_{name}" for name in EMOTIONS]].to_numpy()
+    assert set(table.emotion) <= set(emotions)
+    probabilities = table[[f"p_{name}" for name in emotions]].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
     assert np.allclose(table.confidence, probabilities.max(axis=1), atol=1e-4)
     assert (table.seconds.diff().dropna() >= 0).all()
 
     session.clear()
     assert session.timeline().empty and session.snapshot().face is None
+
+
+def eight_emotion_face(person: int, top: int) -> FacePrediction:
+    """A face as a FER+ model (eight emotions) reports it, most sure of emotion ``top``."""
+    probabilities = np.full(8, 0.02, dtype=np.float32)
+    probabilities[top] = 1 - 0.02 * 7
+    return FacePrediction(Box(10, 10, 96, 96), np.zeros((48, 48), np.uint8), probabilities, person=person,
+                          emotions=FERPLUS.emotions)
+
+
+def test_a_model_with_other_emotions_starts_a_new_timeline(live, detectable_faces, classifier):
+    session, _, callback = live
+    callback(video_frame(paste_faces([detectable_faces[0]])))
+    assert len(session.timeline()) == 1 and session.emotions == classifier.labels.emotions
+
+    # Another model was picked: its frames name eight emotions, Contempt last.
+    session.record(FrameResult([eight_emotion_face(1, top=7)], time.time(), 10.0))
+    session.record(FrameResult([eight_emotion_face(1, top=3)], time.time(), 10.0))
+    snap = session.snapshot()
+    assert snap.label == "Happy"  # the latest frame's top emotion
+    assert session.emotions[-1] == "Contempt" and snap.emotions == session.emotions
+    table = pd.read_csv(io.BytesIO(session.timeline_csv()))
+    assert list(table.columns) == timeline_columns(session.emotions) and list(table.columns)[-1] == "p_Contempt"
+    assert list(table.emotion) == ["Contempt", "Happy"]  # the first model's row is gone, not mixed in
+
+    session.use_emotions(classifier.labels.emotions)  # the page went back to the first model
+    assert session.timeline().empty and list(session.timeline().columns) == timeline_columns(classifier.labels.emotions)
 
 
 def test_session_is_safe_to_share_between_threads(live, detectable_faces):

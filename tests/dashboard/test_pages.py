@@ -17,8 +17,8 @@ from dash_support import PAGES, captions, check_bad_uploads, no_exception, paste
 
 from core.analysis.live import LiveAnalyzer
 from core.evaluation.metrics import classification_metrics
-from core.labels import EMOTIONS
-from core.model.calibration import ece_sampling_noise
+from core.labels import FER2013
+from core.model.calibration import display_label, ece_sampling_noise
 from core.vision.detect import FaceDetector
 from tests.clips import write_audio_only
 
@@ -88,7 +88,7 @@ def test_home_reports_a_data_set_found_through_the_environment(open_page, monkey
 # ---------------------------------------------------------------- Photo
 
 
-def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces):
+def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces, classifier):
     image = paste_faces(detectable_faces[:2], size=192, shape=(480, 960))
     expected = len(FaceDetector().detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))
     assert expected == 2
@@ -100,7 +100,8 @@ def test_photo_boxes_and_labels_every_face(open_page, no_data, detectable_faces)
     face_captions = [caption for caption in captions(app) if caption.startswith("Face ")]
     assert len(face_captions) == 2
     for caption in face_captions:
-        assert re.fullmatch(rf"Face \d: ({'|'.join(EMOTIONS)})\?? \d+%", caption)  # '?': below the uncertain threshold
+        # '?': below the uncertain threshold
+        assert re.fullmatch(rf"Face \d: ({'|'.join(classifier.labels.emotions)})\?? \d+%", caption)
 
 
 def test_photo_explains_a_non_image_and_a_picture_without_faces(open_page, no_data):
@@ -111,14 +112,15 @@ def test_photo_explains_a_non_image_and_a_picture_without_faces(open_page, no_da
 # ---------------------------------------------------------------- Video
 
 
-def test_video_analyses_the_sample_clip_and_offers_the_downloads(open_page, no_data):
+def test_video_analyses_the_sample_clip_and_offers_the_downloads(open_page, no_data, classifier):
     app = open_page("pages/6_Video.py")
     source = app.radio(key="video_source")
     source.set_value(source.options[1]).run()
     no_exception(app)
     assert "2 people found" in texts(app.success)
     shares = app.dataframe[0].value
-    assert list(shares.person) == ["#1", "#2"] and shares[list(EMOTIONS)].sum(axis=1).round(3).eq(1).all()
+    emotions = list(classifier.labels.emotions)
+    assert list(shares.person) == ["#1", "#2"] and shares[emotions].sum(axis=1).round(3).eq(1).all()
     assert len(app.get("download_button")) == 3 and len(app.get("plotly_chart")) == 2
     result = app.session_state["video_result"][1]
     assert result.annotated_mp4[4:8] == b"ftyp" and result.frames_csv.startswith(b"frame,time_s,person")
@@ -144,6 +146,29 @@ def test_video_explains_a_file_it_cannot_analyse(open_page, no_data, tmp_path, n
     assert "video_result" not in app.session_state
 
 
+def test_video_analyses_several_files_into_one_table(open_page, no_data, tmp_path):
+    from components.video_sample import sample_clip
+
+    clip = sample_clip(tmp_path)
+    app = open_page("pages/6_Video.py")
+    app.file_uploader(key="video_upload").set_value(
+        [("talk.mp4", clip, "video/mp4"), ("talk.mp4", clip, "video/mp4"), ("notes.mp4", b"no video", "video/mp4")])
+    app.run()
+    no_exception(app)
+    assert "2 of 3 videos analysed; 1 could not be." in texts(app.success)
+    statuses = app.dataframe[0].value
+    assert list(statuses.status) == ["done", "done", "failed"] and statuses.video.is_unique
+    assert "not a video" in statuses.reason.iloc[2]
+    assert len(app.dataframe) == 3 and len(app.get("download_button")) == 1  # each file's people, one download
+    assert "video_result" not in app.session_state  # one analysis per session: the batch replaced it
+    from components.video_batch import combined_csv
+
+    files = app.session_state["video_batch_result"][1]
+    rows = combined_csv(files).decode().splitlines()
+    assert rows[0].startswith("video,frame,time_s,person")
+    assert len(rows) - 1 == sum(file.frames_csv.count(b"\n") - 1 for file in files if file.frames_csv)
+
+
 # ---------------------------------------------------------------- Dataset explorer
 
 
@@ -155,7 +180,7 @@ def test_explorer_browses_filters_and_enlarges(open_page, monkeypatch, small_csv
     assert {m.label: m.value for m in app.metric}["Faces"] == "200"
 
     app.selectbox(key="explorer_class").set_value("Happy").run()
-    happy = int((public_rows.head(200).emotion == EMOTIONS.index("Happy")).sum())
+    happy = int((public_rows.head(200).emotion == FER2013.index("Happy")).sum())  # the data set's labels
     grid = grid_captions(app)
     assert len(grid) == min(happy, 32)
     assert all(caption.endswith("Happy") for caption in grid)
@@ -167,7 +192,7 @@ def test_explorer_browses_filters_and_enlarges(open_page, monkeypatch, small_csv
     chosen = app.selectbox(key="explorer_enlarge").value
     face = np.array(public_rows.pixels[chosen].split(), dtype=np.uint8).reshape(48, 48)
     probabilities = classifier.predict_faces(face)[0]
-    prediction = EMOTIONS[int(np.argmax(probabilities))]
+    prediction = classifier.labels.emotions[int(np.argmax(probabilities))]
     assert f"Model's prediction: **{prediction}** {probabilities.max():.0%}" in texts(app.markdown)
 
     means = [caption for caption in captions(app) if "(n=" in caption]
@@ -231,7 +256,7 @@ def test_evaluation_shows_the_shipped_report(open_page, no_data, report):
     total = sum(report.confusion_matrix[4])
     assert f"{count:,} of {total:,} **Sad** faces predicted **Happy**" in texts(app.markdown)
     table = app.dataframe[0].value
-    assert list(table.index[:7]) == list(EMOTIONS)
+    assert list(table.index[:-1]) == list(report.emotions)  # then the macro average
     assert table.loc["Happy", "f1"] == pytest.approx(report.per_class["Happy"]["f1"])
     assert len(app.get("plotly_chart")) >= 3  # the confusion matrix, the reliability diagram, the learning curves
     assert "The report has no training history." not in texts(app.caption)  # its own, or each member's
@@ -278,14 +303,15 @@ def test_evaluation_recomputes_on_a_chosen_file_and_shows_cell_faces(open_page, 
     faces = np.stack([np.array(p.split(), dtype=np.uint8).reshape(48, 48) for p in public_rows.pixels[:200]])
     labels = public_rows.emotion[:200].to_numpy()
     probabilities = classifier.predict_faces(faces)
-    expected = classification_metrics(labels, probabilities.argmax(axis=1))
+    expected = classification_metrics(labels, probabilities.argmax(axis=1), classifier.labels.emotions)
     assert {m.label: m.value for m in app.metric}["Accuracy"] == f"{expected['accuracy']:.1%}"
     noise = ece_sampling_noise(probabilities)  # on 200 faces the noise is large, and the page says so
     assert f"a perfectly calibrated model would measure {noise['mean']:.2%} on as many faces" in texts(app.caption)
 
-    true, predicted = np.unravel_index(np.argmax(expected["confusion_matrix"]), (7, 7))  # the fullest cell
-    app.selectbox(key="evaluation_true").set_value(EMOTIONS[true]).run()
-    app.selectbox(key="evaluation_predicted").set_value(EMOTIONS[predicted]).run()
+    matrix = np.array(expected["confusion_matrix"])
+    true, predicted = np.unravel_index(np.argmax(matrix), matrix.shape)  # the fullest cell
+    app.selectbox(key="evaluation_true").set_value(classifier.labels.emotions[true]).run()
+    app.selectbox(key="evaluation_predicted").set_value(classifier.labels.emotions[predicted]).run()
     cell = expected["confusion_matrix"][true][predicted]
     shown = [caption for caption in captions(app) if caption.endswith("%")]
     assert len(shown) == min(cell, 48) > 0
@@ -319,7 +345,8 @@ def test_live_page_renders_controls_and_snapshots_the_current_face(open_page, no
     assert session.smoothing == 1.0
     assert app.selectbox(key="live_person").options == ["the largest face", "person #1"]
     current = session.snapshot()
-    assert f"Current face: **{current.label}** {current.confidence:.0%} (person #1)" in texts(app.markdown)
+    shown = display_label(current.label, current.confidence, classifier.uncertain_below)  # as the video and CLI
+    assert f"Current face: **{shown}** (person #1)" in texts(app.markdown)
 
     app.button(key="live_snapshot").click().run()
     no_exception(app)

@@ -7,12 +7,11 @@ import tempfile
 
 import pytest
 from components.video_analysis import analyse_video, progress_text
-from components.video_charts import clicked_time, shares_table, timeline_figure
+from components.video_charts import clicked_time, shares_table, summary_emotions, timeline_figure
 from components.video_sample import sample_clip
 
 from core.analysis.progress import Progress
 from core.analysis.video_reader import VideoAnalysisError
-from core.labels import EMOTIONS
 
 
 @pytest.fixture
@@ -33,7 +32,9 @@ def test_sample_clip_analysis_keeps_bytes_only(classifier, private_tmp, tmp_path
     assert result.summary["analysis"]["every"] == 2 and len(result.summary["people"]) == 2
     assert result.annotated_mp4[4:8] == b"ftyp" and seen and seen[-1].frames_decoded == 75
     table = shares_table(result.summary)
-    assert list(table.person) == ["#1", "#2"] and table[list(EMOTIONS)].sum(axis=1).round(3).eq(1).all()
+    emotions = list(classifier.labels.emotions)
+    assert list(table.columns[5:]) == emotions and summary_emotions(result.summary) == emotions
+    assert list(table.person) == ["#1", "#2"] and table[emotions].sum(axis=1).round(3).eq(1).all()
     figure = timeline_figure(result.frames_csv)
     assert sum(len(trace.x) for trace in figure.data) == result.frames_csv.count(b"\n") - 1
 
