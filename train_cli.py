@@ -145,11 +145,10 @@ def _run_label_set(args: argparse.Namespace, data) -> tuple[str, ...]:
         return ()
     from core.model.classifier import load_keras_model
     from core.model.emotion_output import model_labels
-    from core.model.registry import resolve_model_path
     from core.model.transfer import label_set_for_data
 
     present = {FERPLUS.emotions[label] for label in set(data.labels.tolist()) if label >= 0}
-    return label_set_for_data(model_labels(load_keras_model(resolve_model_path(args.init))), present).emotions
+    return label_set_for_data(model_labels(load_keras_model(args.init)), present).emotions
 
 
 SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
@@ -160,7 +159,6 @@ still give a few hundred steps (about a minute for 400 faces on two cores)."""
 
 def cmd_train(args: argparse.Namespace) -> int:
     from core.evaluation.report import write_training_artifacts
-    from core.model.registry import resolve_model_path
     from core.model.training import TrainConfig, train
 
     data = _with_votes(_load(args), args, required=args.labels == "ferplus")
@@ -177,7 +175,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         single_warp=args.single_warp,
         labels=args.labels,
         fer2013_weight=args.fer2013_weight,
-        init=None if args.init is None else str(resolve_model_path(args.init)),
+        init=args.init,
         label_set=_run_label_set(args, data),
         warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing,

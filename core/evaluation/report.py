@@ -23,6 +23,7 @@ import pandas as pd
 from core.data import FerDataset
 from core.evaluation.agreement import ferplus_metrics
 from core.evaluation.metrics import ClassMetrics, Metrics, evaluate
+from core.ferplus import vote_distribution
 from core.labels import FER2013, PUBLIC_TEST, TRAINING
 from core.model.calibration import calibrate
 from core.model.classifier import MODEL_FILE, EmotionClassifier
@@ -142,14 +143,16 @@ def model_summary(model: keras.Model) -> str:
 
 
 def measure_saved_model(
-    model: keras.Model, out: Path, validation: FerDataset, flip_tta: bool = True
+    model: keras.Model, out: Path, validation: FerDataset, flip_tta: bool = True, to_votes: bool = False
 ) -> tuple[Metrics, dict]:
     """What the product runs, measured: ``out/emotion_cnn.keras`` converted to LiteRT (the conversion written
     beside it, and cached), its metrics on ``validation``, and the calibration fitted on those probabilities
-    (its sidecar written too). Shared by training's report and the ensemble's."""
+    (its sidecar written too); ``to_votes``: fitted to the faces' FER+ vote distributions. Shared by training's
+    report and the ensemble's."""
     classifier = EmotionClassifier.from_model(model, flip_tta, model_file=out / MODEL_FILE, ship=True)
     lite, probabilities = evaluate(classifier, validation)
-    return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE, flip_tta=flip_tta)
+    targets = vote_distribution(validation.votes) if to_votes else None
+    return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE, flip_tta=flip_tta, targets=targets)
 
 
 def write_training_artifacts(
@@ -173,7 +176,9 @@ def write_training_artifacts(
     exact = EmotionClassifier(model, flip_tta=True)
     metrics, _ = evaluate(exact, selection)
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), selection)
-    lite, calibration = measure_saved_model(model, out, selection, training_info["config"]["serve_flip_tta"])
+    config = training_info["config"]
+    lite, calibration = measure_saved_model(model, out, selection, config["serve_flip_tta"],
+                                            to_votes=config["labels"] == "ferplus")
     evaluated_on = training_info.get("validation", PUBLIC_TEST)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",

@@ -54,13 +54,24 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(metrics.log_loss(labels, probabilities, labels=list(range(probabilities.shape[1]))))
 
 
-def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The ``T`` that minimises the log-loss of labelled faces (bounded search on ``log T``)."""
+def cross_entropy(probabilities: np.ndarray, targets: np.ndarray) -> float:
+    """Mean cross-entropy (natural log) of probabilities to target distributions, both (N, emotions)."""
+    clipped = np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR, 1.0)
+    return float(-(np.asarray(targets) * np.log(clipped)).sum(axis=1).mean())
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, targets: np.ndarray | None = None) -> float:
+    """The ``T`` that minimises the log-loss of labelled faces, or with ``targets`` (N, emotions) the cross-entropy
+    to those distributions (a model of people's votes: its confidence is the share of people who would agree),
+    by a bounded search on ``log T``."""
     from scipy.optimize import minimize_scalar
+
+    def loss(calibrated: np.ndarray) -> float:
+        return log_loss(calibrated, labels) if targets is None else cross_entropy(calibrated, targets)
 
     low, high = np.log(TEMPERATURE_BOUNDS)
     result = minimize_scalar(
-        lambda log_t: log_loss(apply_temperature(probabilities, float(np.exp(log_t))), labels),
+        lambda log_t: loss(apply_temperature(probabilities, float(np.exp(log_t)))),
         bounds=(low, high),
         method="bounded",
         options={"xatol": 1e-4},
@@ -245,20 +256,27 @@ def calibrate(
     model_path: str | os.PathLike,
     fitted_on: str = PUBLIC_TEST,
     flip_tta: bool = True,
+    targets: np.ndarray | None = None,
 ) -> dict:
     """Fit ``T`` on a model's probabilities of labelled faces and write the sidecar beside the model file.
 
     The sidecar holds :func:`calibration_report`, the 2-fold :func:`cross_fit` figures (over
     :data:`CROSS_FIT_REPEATS` splits) and ``flip_tta``, whether the probabilities averaged flips: the model is
-    served that way (``EmotionClassifier.load``).
+    served that way (``EmotionClassifier.load``). With ``targets`` (the faces' vote distributions) ``T`` is fitted
+    to them (:func:`fit_temperature`), and the record says so and gives the cross-entropy before and after; the
+    other figures stay those of the top labels, which the cross-fit keeps fitting to.
     """
     labels = np.asarray(labels)
-    temperature = fit_temperature(probabilities, labels)
+    temperature = fit_temperature(probabilities, labels, targets)
     record = {
         "fitted_on": fitted_on,
+        "fitted_to": "log-loss of the labels" if targets is None else "cross-entropy to the vote distributions",
         "flip_tta": flip_tta,
         **calibration_report(probabilities, labels, temperature),
         "cross_fit": cross_fit(probabilities, labels),
     }
+    if targets is not None:
+        record["cross_entropy_before"] = cross_entropy(probabilities, targets)
+        record["cross_entropy_after"] = cross_entropy(apply_temperature(probabilities, temperature), targets)
     calibration_path(model_path).write_text(json.dumps(record, indent=2) + "\n")
     return record

@@ -76,7 +76,7 @@ class TrainConfig:
     fer2013_weight: float = 0.0
     """With ``ferplus``: the share of each face's target given to its FER-2013 label (see core.model.targets)."""
     init: str | None = None
-    """A trained model file to start from instead of random weights."""
+    """A trained model to start from instead of random weights: a shipped model's name or a file."""
     label_set: tuple[str, ...] = ()
     """The emotions the model predicts, in order; empty: those of ``labels`` (or of ``init``'s network)."""
     serve_flip_tta: bool = True

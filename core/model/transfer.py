@@ -63,7 +63,7 @@ def _with_head(network: keras.Model, label_set: LabelSet, weights: list[np.ndarr
 
 
 def load_starting_network(path: str | os.PathLike, label_set: LabelSet | None = None) -> keras.Model:
-    """:func:`starting_network` of the model file at ``path`` (checked as every model file is)."""
+    """:func:`starting_network` of a shipped model's name or a model file (checked as every model file is)."""
     from core.model.classifier import load_keras_model
 
     return starting_network(load_keras_model(path), label_set)
