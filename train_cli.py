@@ -304,8 +304,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         file = os.path.relpath(model.path) if model.path.is_file() else f"{os.path.relpath(model.path)} (missing)"
         print(f"{name:<10}{emotions:>9}  {cells[0]:>13}{cells[1]:>10}{cells[2]:>9}  {file}")
         print(f"{'':<10}{model.description}")
-    print("* the default. Figures: PublicTest, as served (`evaluate --model NAME --json`); FER+ accuracy by the "
-          "official majority protocol, CE = cross-entropy to the ten annotators' votes in nats.")
+    print("* the default. Figures: PublicTest, as served (`evaluate --model NAME --json`);\n"
+          "FER+ accuracy by the official majority protocol; CE: cross-entropy to the ten annotators' votes, nats.")
     return 0
 
 

@@ -20,9 +20,11 @@ def count_macs(model) -> dict:
     Counts Conv2D, SeparableConv2D, DepthwiseConv2D and Dense; BatchNorm, activations,
     pooling and adds are elementwise and left out (well under 1% for these models).
     """
+    import keras
+
     by_kind = {"conv": 0, "depthwise": 0, "pointwise": 0, "dense": 0}
     for layer in _leaf_layers(model):
-        kind = type(layer).__name__
+        kind = "Dense" if isinstance(layer, keras.layers.Dense) else type(layer).__name__  # the output layer too
         if kind not in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Dense"):
             continue
         in_shape, out_shape = _shape(layer.input), _shape(layer.output)

@@ -32,7 +32,9 @@ def train_throughput(train_split, precision: str, jit: bool, batch_size: int, wa
     """images/s over ``batches`` batches after ``warmup`` batches, in one ``fit`` call (no re-tracing)."""
     import keras
 
+    from core.labels import FER2013
     from core.model.architecture import build_model
+    from core.model.targets import one_hot
     from core.model.training import TrainConfig, compile_model, make_dataset
 
     config = TrainConfig(mixed_precision=precision == "mixed_bfloat16", batch_size=batch_size)
@@ -40,7 +42,7 @@ def train_throughput(train_split, precision: str, jit: bool, batch_size: int, wa
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(precision)
     try:
-        dataset = make_dataset(train_split, config, training=True)
+        dataset = make_dataset(train_split.images, one_hot(train_split.labels, FER2013), config, training=True)
         steps = int(np.ceil(len(train_split) / config.batch_size))
         model = build_model(filters=tuple(config.filters))
         compile_model(model, config, steps)
@@ -70,10 +72,12 @@ def train_throughput(train_split, precision: str, jit: bool, batch_size: int, wa
 
 def input_pipeline_throughput(train_split, warmup: int, batches: int) -> dict:
     """images/s of ``make_dataset`` alone (shuffle, batch, augmentation): the model's upper bound."""
+    from core.labels import FER2013
+    from core.model.targets import one_hot
     from core.model.training import TrainConfig, make_dataset
 
     config = TrainConfig()
-    iterator = iter(make_dataset(train_split, config, training=True))
+    iterator = iter(make_dataset(train_split.images, one_hot(train_split.labels, FER2013), config, training=True))
     for _ in range(warmup):
         next(iterator)
     start = time.perf_counter()

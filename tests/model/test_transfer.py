@@ -13,6 +13,7 @@ from core.model.architecture import build_model
 from core.model.emotion_output import model_labels
 from core.model.targets import VALIDATION_SHARE, training_sets
 from core.model.transfer import label_set_for_data, starting_network
+from tests.test_ferplus import votes_beside
 
 SMALL = (4, 4, 8, 8)
 
@@ -45,16 +46,19 @@ def test_the_same_label_set_keeps_the_whole_network():
 
 
 @pytest.fixture(scope="module")
-def small_votes(fer_frame, fer_csv, small_csv) -> None:
-    """fer2013new.csv beside the small CSV: the shared votes of the same rows."""
-    shared = pd.read_csv(fer_csv.parent / "fer2013new.csv.gz")
-    shared.loc[fer_frame.index].to_csv(small_csv.parent / "fer2013new.csv", index=False)
+def voted_small_csv(fer_frame, fer_csv, tmp_path_factory):
+    """A copy of the small CSV with fer2013new.csv beside it: the shared votes of the same rows."""
+    folder = tmp_path_factory.mktemp("voted")
+    fer_frame.to_csv(folder / "fer2013.csv", index=False)
+    shared = pd.read_csv(votes_beside(fer_csv))
+    shared.loc[fer_frame.index].to_csv(folder / "fer2013new.csv", index=False)
+    return folder / "fer2013.csv"
 
 
-def test_vote_targets_mix_in_fer2013_labels_and_select_on_the_majority(small_csv, small_votes):
+def test_vote_targets_mix_in_fer2013_labels_and_select_on_the_majority(voted_small_csv):
     from core.ferplus import attach_votes, majority_labels
 
-    data = attach_votes(load_dataset(small_csv), small_csv.parent / "fer2013new.csv")
+    data = attach_votes(load_dataset(voted_small_csv), voted_small_csv.parent / "fer2013new.csv")
     sets = training_sets(data, FERPLUS, "ferplus", fer2013_weight=0.25)
     train = data.split(TRAINING)
     assert len(sets.train_faces) < len(train)  # faces without an emotion as top vote are left out
@@ -80,11 +84,11 @@ def test_without_a_test_split_a_stratified_share_of_training_is_held_out(small_c
     assert np.abs(shares - overall).max() < 0.05  # stratified
 
 
-def test_train_on_votes_from_a_shipped_network_reports_both_label_sets(small_csv, small_votes, tmp_path):
+def test_train_on_votes_from_a_shipped_network_reports_both_label_sets(voted_small_csv, tmp_path):
     import train_cli
 
     out = tmp_path / "ferplus"
-    code = train_cli.main(["train", "--data", str(small_csv), "--labels", "ferplus", "--init", "fer2013",
+    code = train_cli.main(["train", "--data", str(voted_small_csv), "--labels", "ferplus", "--init", "fer2013",
                            "--fer2013-weight", "0.3", "--epochs", "1", "--out", str(out)])
     assert code == 0
     report = read_report(out / "report.json")
