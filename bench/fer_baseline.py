@@ -110,7 +110,10 @@ class FerClassifier:
     uncertain_below = 0.0
 
     def __init__(self, model: FerModel) -> None:
+        from core.labels import FER2013
+
         self.model = model
+        self.labels = FER2013  # fer's model predicts FER-2013's seven, in their order
 
     def classify_crops(self, crops: list) -> list:
         from core.model.classifier import FacePrediction
