@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.evaluation.metrics import classification_metrics
 from core.ferplus import majority_labels, vote_distribution
 from core.labels import FERPLUS
 
@@ -33,11 +34,8 @@ def in_ferplus_order(probabilities: np.ndarray, emotions: tuple[str, ...]) -> np
 
 def _recalls(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
     """Recall per FER+ emotion; None for an emotion with no face."""
-    recalls: dict[str, float | None] = {}
-    for index, name in enumerate(FERPLUS.emotions):
-        mask = truth == index
-        recalls[name] = float((predicted[mask] == index).mean()) if mask.any() else None
-    return recalls
+    per_class = classification_metrics(truth, predicted, FERPLUS.emotions)["per_class"]
+    return {name: row["recall"] if row["support"] else None for name, row in per_class.items()}
 
 
 def _mean_recall(recalls: dict[str, float | None]) -> float:
