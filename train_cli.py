@@ -469,7 +469,9 @@ def _analyze_batch(args: argparse.Namespace) -> int:
              f"workers, started in {engine.get('startup_s', 0):.1f} s"}.get(engine.get("kind"), "nothing to analyse")
     counts = ", ".join(f"{result.count(status)} {status}" for status in ("done", "skipped", "failed"))
     print(f"{len(result.entries)} inputs: {counts} ({where}; {record['wall_seconds']:.1f} s)")
-    print(f"{record['table']['rows']} faces of {record['table']['videos']} videos in {Path(out) / 'frames.parquet'}; "
+    videos = record['table']['videos']
+    print(f"{record['table']['rows']} faces of {videos} video{'' if videos == 1 else 's'} "
+          f"in {Path(out) / 'frames.parquet'}; "
           f"every input's status in {Path(out) / 'batch.json'}")
     for entry in result.failures:
         earlier = " (failed before; --retry-failed tries again)" if entry["status"] == "skipped" else ""
