@@ -180,6 +180,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing,
         serve_flip_tta=not args.no_tta,
+        teacher=args.teacher,
+        teacher_weight=args.teacher_weight if args.teacher else 0.0,
+        class_balance=args.class_balance,
     )
     report = train(
         data, resolve_data_path(args.data), args.out, config, resume=args.resume,
@@ -604,6 +607,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --labels ferplus: share of each face's target given to its FER-2013 label (default 0)",
     )
     train.add_argument("--init", help="start from a trained model: a shipped name (fer2013, ferplus) or a path")
+    train.add_argument(
+        "--teacher", help="distil a trained model (a shipped name or a path): mix its served probabilities of each "
+                          "training face into the targets",
+    )
+    train.add_argument(
+        "--teacher-weight", type=unit_float, default=0.5,
+        help="with --teacher: share of each face's target given to the teacher (default 0.5)",
+    )
+    train.add_argument(
+        "--class-balance", type=unit_float, default=0.0,
+        help="weigh faces by how rare their emotion is, to this power: 0 every face alike (default), 1 every "
+             "emotion alike",
+    )
     train.add_argument("--warmup-epochs", type=int, default=1, help="epochs of linear learning-rate warm-up")
     train.add_argument("--label-smoothing", type=unit_float, default=0.1)
     _add_serving_tta_option(train)

@@ -35,6 +35,7 @@ from core.model.checkpoints import (
     load_checkpoint,
 )
 from core.model.classifier import MODEL_FILE
+from core.model.distillation import balanced_weights, teacher_distributions, with_teacher
 from core.model.random_affine import RandomAffine
 from core.model.smoothing import InputSmoothing  # noqa: F401  (registers the layer: checkpoints of started networks)
 from core.model.targets import TrainingSets, training_sets
@@ -81,6 +82,12 @@ class TrainConfig:
     """The emotions the model predicts, in order; empty: those of ``labels`` (or of ``init``'s network)."""
     serve_flip_tta: bool = True
     """Whether the finished model is served (measured, calibrated) averaging each face with its mirror image."""
+    teacher: str | None = None
+    """A trained model (name or file) whose served probabilities are mixed into the fit targets (distillation)."""
+    teacher_weight: float = 0.0
+    """With ``teacher``: the share of each fit target given to the teacher's distribution."""
+    class_balance: float = 0.0
+    """Weights faces by the rarity of their target's top emotion to this power (0: every face alike)."""
 
     @property
     def emotions(self) -> LabelSet:
@@ -137,20 +144,27 @@ def augmentation(config: TrainConfig, seed: int) -> keras.Sequential:
 
 
 def make_dataset(
-    faces: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool, seed: int | None = None
+    faces: np.ndarray,
+    targets: np.ndarray,
+    config: TrainConfig,
+    training: bool,
+    seed: int | None = None,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (uint8 faces scaled to [0, 1], target distributions); shuffled and augmented when training.
+    """Batches of (uint8 faces scaled to [0, 1], target distributions[, per-face loss weights]); shuffled and
+    augmented when training.
 
     ``seed`` (default ``config.seed``) drives the shuffling and the augmentation.
     """
     seed = config.seed if seed is None else seed
-    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(faces), targets))
+    columns = (to_model_input(faces), targets) if weights is None else (to_model_input(faces), targets, weights)
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
     if training:
         dataset = dataset.shuffle(len(faces), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(config.batch_size)
     if training:
         augment = augmentation(config, seed)
-        dataset = dataset.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda x, *rest: (augment(x, training=True), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -236,6 +250,10 @@ def train(
     """
     require_labels(data, "train")
     sets = training_sets(data, config.emotions, config.labels, config.fer2013_weight, config.seed)
+    if config.teacher is not None:
+        log(f"teacher {config.teacher}: predicting the {len(sets.train_faces):,} fit faces")
+        teacher = teacher_distributions(config.teacher, sets.train_faces, config.emotions)
+        sets = with_teacher(sets, teacher, config.teacher_weight)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_FILE
@@ -276,7 +294,8 @@ def _fit(
     seed = epoch_seed(config.seed, initial_epoch)
     keras.utils.set_random_seed(seed)
 
-    train_ds = make_dataset(sets.train_faces, sets.train_targets, config, training=True, seed=seed)
+    weights = balanced_weights(sets.train_targets, config.class_balance) if config.class_balance else None
+    train_ds = make_dataset(sets.train_faces, sets.train_targets, config, training=True, seed=seed, weights=weights)
     val_ds = make_dataset(sets.val_faces, sets.val_targets, config, training=False)
     steps = int(np.ceil(len(sets.train_faces) / config.batch_size))
     with distribution_strategy().scope():
