@@ -307,7 +307,8 @@ def _service_rows(results: dict, rows: list, add, target_row) -> None:
     for prefix, label in (("users", "users"), ("batched_users", "users, shared batches")):
         runs = [value for key, value in service.items() if key.startswith(f"{prefix}_") and isinstance(value, dict)]
         for run in sorted(runs, key=lambda run: run["users"]):
-            add(f"{run['users']} {label}: req/s; p50 / p95 / p99 ms; errors",
+            runs_note = f" ({run['runs']} runs)" if run.get("runs", 1) > 1 else ""
+            add(f"{run['users']} {label}{runs_note}: req/s; p50 / p95 / p99 ms; errors",
                 f"{_fmt(run['requests_per_s'])}; {_fmt(run['p50_ms'], 0)} / {_fmt(run['p95_ms'], 0)} / "
                 f"{_fmt(run['p99_ms'], 0)}; {run['failures']} of {run['requests']}")
     target_row("  p99 at 8 users (ms)", "API p99 at 8 users")

@@ -1,11 +1,12 @@
 """The HTTP API under load: ``train_cli.py serve --api-keys`` on loopback, driven by headless locust at 1, 8, 32 users.
-Owns service_benchmark, in_process_rate and run_locust.
+Owns service_benchmark, in_process_rate, run_locust and load_figures.
 
 Each user posts the same 640x480 JPEG with one face to ``/v1/faces`` back to back, with no pause, so N users keep
-N requests in flight. locust runs on the same cores as the server, as a client on the same machine would. Beside
-the load figures: the server's resident memory before the first run and after the last, and the in-process
-pipeline's frames a second on the same photo (decode, detect, classify in one loop, as ``predict`` runs), measured
-in the same run while the server is idle. With ``batch_wait_ms`` set, 8 and 32 users run again on a server that
+N requests in flight; 8 and 32 users run in alternating rounds and each count's figures pool its runs. locust runs
+on the same cores as the server, as a client on the same machine would. Beside the load figures: the server's
+resident memory before the first run and after the last, and the in-process pipeline's frames a second on the same
+photo (decode, detect, classify in one loop, as ``predict`` runs), measured in the same run while the server is
+idle. With ``batch_wait_ms`` set, 8 and 32 users run again on a server that
 classifies concurrent requests' faces in shared batches, for the comparison.
 """
 
@@ -27,6 +28,9 @@ from bench.common import REPO_ROOT, latency_stats, time_calls
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 USERS = (1, 8, 32)
+ROUNDS = 2
+"""Runs of each user count above the first, alternating: one run's requests a second wander by about 5% on two
+shared cores, as much as the difference the section compares."""
 
 
 def _free_port() -> int:
@@ -79,7 +83,7 @@ def _server(folder: Path, model: str | None, batch_wait_ms: float):
 
 
 def run_locust(url: str, key: str, photo: Path, users: int, seconds: float, folder: Path) -> dict:
-    """One headless locust run: requests a second, p50/p95/p99 in ms and the error rate, from its final stats."""
+    """One headless locust run's raw figures: requests, failures, response times (ms -> count), span in seconds."""
     out = folder / f"locust-{users}"
     env = {**os.environ, "FER_BENCH_PHOTO": str(photo), "FER_BENCH_KEY": key, "FER_BENCH_FACES": "1"}
     subprocess.run(
@@ -89,21 +93,35 @@ def run_locust(url: str, key: str, photo: Path, users: int, seconds: float, fold
         cwd=folder, env=env, capture_output=True, text=True, timeout=seconds + 120, check=False,
     )  # locust exits 1 when a request failed: the figures say how many
     stats = json.loads(out.with_suffix(".json").read_text())
-    requests = sum(entry["num_requests"] for entry in stats)
-    failures = sum(entry["num_failures"] for entry in stats)
     times: collections.Counter = collections.Counter()
     for entry in stats:
         times.update({float(ms): count for ms, count in entry["response_times"].items()})
-    span = max(entry["last_request_timestamp"] for entry in stats) - min(entry["start_time"] for entry in stats)
+    return {
+        "requests": sum(entry["num_requests"] for entry in stats),
+        "failures": sum(entry["num_failures"] for entry in stats),
+        "total_ms": sum(entry["total_response_time"] for entry in stats),
+        "times": times,
+        "span_s": max(entry["last_request_timestamp"] for entry in stats) - min(entry["start_time"] for entry in stats),
+    }
+
+
+def load_figures(users: int, seconds: float, runs: list[dict]) -> dict:
+    """Requests a second, p50/p95/p99 in ms and the error rate of one user count over its runs, pooled."""
+    requests = sum(run["requests"] for run in runs)
+    failures = sum(run["failures"] for run in runs)
+    times: collections.Counter = sum((run["times"] for run in runs), collections.Counter())
+    span = sum(run["span_s"] for run in runs)
     return {
         "users": users,
         "seconds": seconds,
+        "runs": len(runs),
         "requests": requests,
         "failures": failures,
         "error_rate": failures / requests if requests else 1.0,
         "requests_per_s": requests / span if span > 0 else 0.0,
+        "requests_per_s_each_run": [run["requests"] / run["span_s"] if run["span_s"] > 0 else 0.0 for run in runs],
         **{f"p{round(share * 100)}_ms": _percentile(times, share) for share in (0.5, 0.95, 0.99)},
-        "mean_ms": sum(entry["total_response_time"] for entry in stats) / requests if requests else None,
+        "mean_ms": sum(run["total_ms"] for run in runs) / requests if requests else None,
     }
 
 
@@ -139,10 +157,22 @@ def in_process_rate(photo: bytes, model: str | None, seconds: float) -> dict:
             "p95_ms": stats["p95_ms"], "n": stats["n"]}
 
 
+def _drive(url: str, key: str, photo: Path, users: tuple[int, ...], seconds: float, rounds: int, folder: Path,
+           log) -> dict[int, dict]:
+    """Each user count's pooled figures: the first count once, the others in ``rounds`` alternating rounds, so a
+    drift of the machine during the section weighs on every count alike."""
+    runs: dict[int, list[dict]] = {count: [] for count in users}
+    order = [users[0], *(count for _ in range(rounds) for count in users[1:])]
+    for count in order:
+        log(f"  {count} users, {seconds:g} s")
+        runs[count].append(run_locust(url, key, photo, count, seconds, folder))
+    return {count: load_figures(count, seconds, found) for count, found in runs.items()}
+
+
 def service_benchmark(photo: bytes, model: str | None, seconds: float, users: tuple[int, ...] = USERS,
-                      batch_wait_ms: float | None = None, log=print) -> dict:
+                      batch_wait_ms: float | None = None, rounds: int = ROUNDS, log=print) -> dict:
     """The section's report: one server for every user count, memory around them, and the in-process rate."""
-    report: dict = {"photo": "640x480 JPEG, one PublicTest face", "seconds_per_run": seconds,
+    report: dict = {"photo": "640x480 JPEG, one PublicTest face", "seconds_per_run": seconds, "rounds": rounds,
                     "client": "locust FastHttpUser, no wait between requests, on the same machine"}
     with tempfile.TemporaryDirectory(prefix="bench-service-") as name:
         folder = Path(name)
@@ -154,15 +184,15 @@ def service_benchmark(photo: bytes, model: str | None, seconds: float, users: tu
                                                  headers={"Authorization": f"Bearer {key}"})
                 urllib.request.urlopen(request, timeout=60).read()
             report["rss_before_mb"] = _rss_mb(process.pid)
-            for count in users:
-                log(f"  {count} users, {seconds:g} s")
-                report[f"users_{count}"] = run_locust(url, key, photo_path, count, seconds, folder)
+            for count, figures in _drive(url, key, photo_path, users, seconds, rounds, folder, log).items():
+                report[f"users_{count}"] = figures
             report["rss_after_mb"] = _rss_mb(process.pid)
         if batch_wait_ms:
             with _server(folder, model, batch_wait_ms) as (url, key, _):
-                for count in users[1:]:
-                    log(f"  shared batches ({batch_wait_ms:g} ms), {count} users, {seconds:g} s")
-                    report[f"batched_users_{count}"] = run_locust(url, key, photo_path, count, seconds, folder)
+                log(f"  shared batches ({batch_wait_ms:g} ms)")
+                for count, figures in _drive(url, key, photo_path, users, seconds, 1, folder, log).items():
+                    if count != users[0]:
+                        report[f"batched_users_{count}"] = figures
             report["batch_wait_ms"] = batch_wait_ms
     before, after = report.get("rss_before_mb"), report.get("rss_after_mb")
     report["rss_growth_mb"] = None if before is None or after is None else after - before

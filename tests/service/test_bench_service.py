@@ -22,8 +22,10 @@ def test_the_service_section_reports_load_memory_and_the_in_process_rate(one_fac
         run = report[f"users_{users}"]
         assert run["users"] == users and run["requests"] > 0 and run["failures"] == 0 and run["error_rate"] == 0
         assert 0 < run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] and run["requests_per_s"] > 0
+    assert (report["users_1"]["runs"], report["users_2"]["runs"]) == (1, 2)  # counts above one run in rounds
+    assert len(report["users_2"]["requests_per_s_each_run"]) == 2
     assert report["rss_before_mb"] > 0 and report["rss_after_mb"] > 0
     assert report["in_process"]["faces_found"] == 1 and report["in_process"]["frames_per_s"] > 0
     assert report["throughput_vs_in_process"] > 0
     table = format_table({"service": {**report, "status": "ok"}})
-    assert "2 users: req/s; p50 / p95 / p99 ms; errors" in table and "in-process photo path" in table
+    assert "2 users (2 runs): req/s; p50 / p95 / p99 ms; errors" in table and "in-process photo path" in table
