@@ -190,9 +190,8 @@ def service_benchmark(photo: bytes, model: str | None, seconds: float, users: tu
         if batch_wait_ms:
             with _server(folder, model, batch_wait_ms) as (url, key, _):
                 log(f"  shared batches ({batch_wait_ms:g} ms)")
-                for count, figures in _drive(url, key, photo_path, users, seconds, 1, folder, log).items():
-                    if count != users[0]:
-                        report[f"batched_users_{count}"] = figures
+                for count, figures in _drive(url, key, photo_path, users[1:], seconds, 1, folder, log).items():
+                    report[f"batched_users_{count}"] = figures
             report["batch_wait_ms"] = batch_wait_ms
     before, after = report.get("rss_before_mb"), report.get("rss_after_mb")
     report["rss_growth_mb"] = None if before is None or after is None else after - before
