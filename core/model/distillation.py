@@ -8,6 +8,7 @@ Emotions the teacher lacks (the seven-emotion ensemble has no Contempt) get none
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import replace
 
@@ -23,11 +24,10 @@ def teacher_distributions(teacher: str | os.PathLike, faces: np.ndarray, label_s
 
     classifier = EmotionClassifier.load(teacher)
     probabilities = classifier.predict_faces(faces)
-    own = [name.lower() for name in classifier.labels.emotions]
     mapped = np.zeros((len(faces), len(label_set)), dtype=np.float32)
     for column, name in enumerate(label_set.emotions):
-        if name.lower() in own:
-            mapped[:, column] = probabilities[:, own.index(name.lower())]
+        with contextlib.suppress(ValueError):  # an emotion the teacher lacks keeps 0
+            mapped[:, column] = probabilities[:, classifier.labels.index(name)]
     return mapped
 
 

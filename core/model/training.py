@@ -4,7 +4,8 @@ Owns TrainConfig, the input pipeline, the schedule and train(); the artifacts ar
 Fit on Training, select on PublicTest (early stopping keeps the best epoch); PrivateTest rows,
 when a file has them, are never touched here. What the faces' targets are (FER-2013's labels, FER+'s votes,
 an image folder's labels) is :mod:`core.model.targets`; a run may start from a trained network
-(:mod:`core.model.transfer`).
+(:mod:`core.model.transfer`), mix a teacher's probabilities into its targets and weigh rare emotions up
+(:mod:`core.model.distillation`).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def make_dataset(
     ``seed`` (default ``config.seed``) drives the shuffling and the augmentation.
     """
     seed = config.seed if seed is None else seed
-    columns = (to_model_input(faces), targets) if weights is None else (to_model_input(faces), targets, weights)
+    columns = (to_model_input(faces), targets, *(() if weights is None else (weights,)))
     dataset = tf.data.Dataset.from_tensor_slices(columns)
     if training:
         dataset = dataset.shuffle(len(faces), seed=seed, reshuffle_each_iteration=True)
