@@ -145,15 +145,10 @@ def augmentation(config: TrainConfig, seed: int) -> keras.Sequential:
 
 
 def make_dataset(
-    faces: np.ndarray,
-    targets: np.ndarray,
-    config: TrainConfig,
-    training: bool,
-    seed: int | None = None,
+    faces: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool, seed: int | None = None,
     weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (uint8 faces scaled to [0, 1], target distributions[, per-face loss weights]); shuffled and
-    augmented when training.
+    """Batches of (faces scaled to [0, 1], target distributions[, loss weights]), shuffled and augmented for training.
 
     ``seed`` (default ``config.seed``) drives the shuffling and the augmentation.
     """
