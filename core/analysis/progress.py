@@ -27,13 +27,11 @@ class Progress(NamedTuple):
     @property
     def speed(self) -> float:
         """Seconds of video per wall-clock second (x real time)."""
-        return self.video_s / self.wall_s if self.wall_s > 0 else 0.0
+        return _speed(self.video_s, self.wall_s)
 
     @property
     def eta_s(self) -> float | None:
-        if not self.duration_s or self.speed <= 0:
-            return None
-        return max(0.0, self.duration_s - self.video_s) / self.speed
+        return _time_left(self.duration_s, self.video_s, self.speed)
 
 
 class BatchProgress(NamedTuple):
@@ -50,13 +48,22 @@ class BatchProgress(NamedTuple):
     @property
     def speed(self) -> float:
         """Seconds of video per wall-clock second, over the whole batch so far."""
-        return self.video_s / self.wall_s if self.wall_s > 0 else 0.0
+        return _speed(self.video_s, self.wall_s)
 
     @property
     def eta_s(self) -> float | None:
-        if not self.video_s_total or self.speed <= 0:
-            return None
-        return max(0.0, self.video_s_total - self.video_s) / self.speed
+        return _time_left(self.video_s_total, self.video_s, self.speed)
+
+
+def _speed(video_s: float, wall_s: float) -> float:
+    return video_s / wall_s if wall_s > 0 else 0.0
+
+
+def _time_left(total_s: float | None, done_s: float, speed: float) -> float | None:
+    """Wall-clock seconds until ``total_s`` of video are done at ``speed``; None where either is unknown."""
+    if not total_s or speed <= 0:
+        return None
+    return max(0.0, total_s - done_s) / speed
 
 
 class ProgressPrinter:
