@@ -51,7 +51,7 @@ def unit_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 <= value <= 1:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1] (pixels are scaled to [0, 1])")
+        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
     return value
 
 
@@ -153,6 +153,8 @@ def _run_label_set(args: argparse.Namespace, data) -> tuple[str, ...]:
 
 SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
 FINE_TUNE_EPOCHS, FINE_TUNE_LEARNING_RATE, FINE_TUNE_BATCH = 30, 3e-4, 32
+REBALANCE_STRENGTH = 0.3
+"""``rebalance``'s default: the shipped ``ferplus`` network's correction, chosen on PublicTest (docs/training.md)."""
 """From --init the network already knows faces: a lower rate, and smaller batches so that a few hundred faces
 still give a few hundred steps (about a minute for 400 faces on two cores)."""
 
@@ -237,6 +239,26 @@ def _write_product_model(members: list[str], args: argparse.Namespace, drop: Seq
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
           f"{calibration['ece_after']:.2%}")
+    return 0
+
+
+def cmd_rebalance(args: argparse.Namespace) -> int:
+    from core.evaluation.agreement import ferplus_summary
+    from core.evaluation.rebalance import write_rebalanced
+    from core.model.registry import resolve_model_path
+
+    data = _with_votes(_load(args, "rebalance"), args, required=False)
+    report = write_rebalanced(resolve_model_path(args.model), data, resolve_data_path(args.data), args.out,
+                              args.strength, _flip_tta(args))
+    correction = report.config["prior_correction"]
+    print(f"prior ({correction['prior_from']}): " + ", ".join(f"{name} {share:.1%}"
+                                                               for name, share in correction["prior"].items()))
+    print(f"model written to {os.path.join(args.out, report.model_file)} (strength {args.strength:g})")
+    print(f"accuracy on {report.evaluated_on}: {report.accuracy_lite:.2%} on LiteRT "
+          f"({'flip TTA' if report.config['serve_flip_tta'] else 'no TTA'}, as served)")
+    if report.ferplus is not None:
+        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (flip TTA)")
+        print(ferplus_summary(report.ferplus))
     return 0
 
 
@@ -644,6 +666,20 @@ def build_parser() -> argparse.ArgumentParser:
     smooth.add_argument("--out", default="runs/smoothed", help="output folder (default runs/smoothed)")
     _add_serving_tta_option(smooth)
     smooth.set_defaults(handler=cmd_smooth)
+
+    rebalance = commands.add_parser(
+        "rebalance", help="lean a trained network less towards the emotions people name most often, measured"
+    )
+    rebalance.add_argument("model", metavar="MODEL",
+                           help="a training run's .keras model (its report.json beside it) or a shipped name")
+    rebalance.add_argument("--strength", type=unit_float, default=REBALANCE_STRENGTH,
+                           help="0 leaves the network as it is, 1 makes every emotion equally likely before the "
+                                f"face is seen (default {REBALANCE_STRENGTH:g})")
+    _add_data_option(rebalance)
+    rebalance.add_argument("--votes", type=file_path, help="FER+ votes file (default: fer2013new.csv beside --data)")
+    rebalance.add_argument("--out", default="runs/rebalanced", help="output folder (default runs/rebalanced)")
+    _add_serving_tta_option(rebalance)
+    rebalance.set_defaults(handler=cmd_rebalance)
 
     ensemble = commands.add_parser(
         "ensemble", help="average trained models into one (input smoothing fitted), measured on PublicTest"

@@ -49,6 +49,18 @@ def small_csv(fer_frame, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def voted_small_csv(fer_frame, fer_csv, tmp_path_factory) -> Path:
+    """A copy of the small CSV with fer2013new.csv beside it: the shared votes of the same rows."""
+    from tests.test_ferplus import votes_beside
+
+    folder = tmp_path_factory.mktemp("voted")
+    fer_frame.to_csv(folder / "fer2013.csv", index=False)
+    shared = pd.read_csv(votes_beside(fer_csv))
+    shared.loc[fer_frame.index].to_csv(folder / "fer2013new.csv", index=False)
+    return folder / "fer2013.csv"
+
+
+@pytest.fixture(scope="session")
 def public_faces(fer_frame) -> tuple[np.ndarray, np.ndarray]:
     """PublicTest faces (N, 48, 48) uint8 and their labels."""
     public = fer_frame[fer_frame.Usage == "PublicTest"]

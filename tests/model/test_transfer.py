@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from core.data import load_dataset
@@ -13,7 +12,6 @@ from core.model.architecture import build_model
 from core.model.emotion_output import model_labels
 from core.model.targets import VALIDATION_SHARE, training_sets
 from core.model.transfer import label_set_for_data, starting_network
-from tests.test_ferplus import votes_beside
 
 SMALL = (4, 4, 8, 8)
 
@@ -43,16 +41,6 @@ def test_the_same_label_set_keeps_the_whole_network():
     again = starting_network(seven)
     faces = np.random.default_rng(1).random((3, 48, 48, 1), dtype=np.float32)
     np.testing.assert_allclose(again.predict(faces, verbose=0), seven.predict(faces, verbose=0), atol=1e-6)
-
-
-@pytest.fixture(scope="module")
-def voted_small_csv(fer_frame, fer_csv, tmp_path_factory):
-    """A copy of the small CSV with fer2013new.csv beside it: the shared votes of the same rows."""
-    folder = tmp_path_factory.mktemp("voted")
-    fer_frame.to_csv(folder / "fer2013.csv", index=False)
-    shared = pd.read_csv(votes_beside(fer_csv))
-    shared.loc[fer_frame.index].to_csv(folder / "fer2013new.csv", index=False)
-    return folder / "fer2013.csv"
 
 
 def test_vote_targets_mix_in_fer2013_labels_and_select_on_the_majority(voted_small_csv):
