@@ -245,10 +245,9 @@ def _write_product_model(members: list[str], args: argparse.Namespace, drop: Seq
 def cmd_rebalance(args: argparse.Namespace) -> int:
     from core.evaluation.agreement import ferplus_summary
     from core.evaluation.rebalance import write_rebalanced
-    from core.model.registry import resolve_model_path
 
     data = _with_votes(_load(args, "rebalance"), args, required=False)
-    report = write_rebalanced(resolve_model_path(args.model), data, resolve_data_path(args.data), args.out,
+    report = write_rebalanced(args.model, data, resolve_data_path(args.data), args.out,
                               args.strength, _flip_tta(args))
     correction = report.config["prior_correction"]
     print(f"prior ({correction['prior_from']}): " + ", ".join(f"{name} {share:.1%}"

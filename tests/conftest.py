@@ -78,6 +78,17 @@ def smoke_run(small_csv, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def ferplus_smoke_run(voted_small_csv, tmp_path_factory) -> Path:
+    """A one-epoch run on the votes of a few hundred rows, from the shipped fer2013 network: its output folder."""
+    import train_cli
+
+    out = tmp_path_factory.mktemp("ferplus_smoke_run")
+    assert train_cli.main(["train", "--data", str(voted_small_csv), "--labels", "ferplus", "--init", "fer2013",
+                           "--fer2013-weight", "0.3", "--epochs", "1", "--out", str(out)]) == 0
+    return out
+
+
 def pytest_configure(config):
     """With output shown as it comes (``-s``), the libraries' start-up lines are dropped as for a user's command
     (``FER_VERBOSE=1`` keeps them); captured output is only shown for a failing test, with them."""

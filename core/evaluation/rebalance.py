@@ -21,26 +21,28 @@ from core.labels import label_set_of
 from core.model.classifier import MODEL_FILE, load_keras_model
 from core.model.emotion_output import model_labels
 from core.model.prior_correction import people_prior, with_prior_correction
+from core.model.registry import resolve_model_path
 from core.model.targets import training_sets
 
 
 def write_rebalanced(
-    model_file: str | os.PathLike,
+    model: str | os.PathLike,
     data: FerDataset,
     data_path: str | os.PathLike,
     out: str | os.PathLike,
     strength: float,
     flip_tta: bool | None = None,
 ) -> TrainingReport:
-    """``model_file``'s network with its prior corrected by ``strength``, into ``out/emotion_cnn.keras`` with its
-    report, calibration and LiteRT conversion. ``flip_tta``: how it is served (default: as the source was).
+    """``model``'s network (a shipped name or a file) with its prior corrected by ``strength``, into
+    ``out/emotion_cnn.keras`` with its report, calibration and LiteRT conversion. ``flip_tta``: how it is served
+    (default: as the source was).
 
     The source must be a training run's model, its ``report.json`` beside it (the report says how the network
     was fitted and selected); ValueError otherwise."""
-    model_file = Path(model_file)
+    model_file = resolve_model_path(model)
     source = _training_report(model_file)
-    model = load_keras_model(model_file)
-    labels = model_labels(model)
+    network = load_keras_model(model_file)
+    labels = model_labels(network)
     prior = people_prior(data, labels)
     config = dict(source.config)
     if flip_tta is not None:
@@ -49,13 +51,13 @@ def write_rebalanced(
         "strength": strength,
         "prior": dict(zip(labels.emotions, prior.round(4).tolist(), strict=True)),
         "prior_from": "Training's FER+ votes" if data.votes is not None else "Training's labels",
-        "source": {"file": str(model_file), "sha256": file_sha256(model_file)},
+        "source": {"file": str(model), "sha256": file_sha256(model_file)},
     }
     sets = training_sets(data, label_set_of(config.get("label_set", labels.emotions)), config.get("labels", "fer2013"),
                          config.get("fer2013_weight", 0.0), config.get("seed", 42))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    corrected = with_prior_correction(model, prior, strength)
+    corrected = with_prior_correction(network, prior, strength)
     corrected.save(out / MODEL_FILE)
     pd.DataFrame(source.history).to_csv(out / "history.csv", index=False)
     training_info = {
