@@ -199,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if report.ferplus is not None:
         from core.evaluation.agreement import ferplus_summary
 
-        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (flip TTA)")
+        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (float32 model, as served)")
         print(ferplus_summary(report.ferplus))
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
@@ -256,7 +256,7 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
     print(f"accuracy on {report.evaluated_on}: {report.accuracy_lite:.2%} on LiteRT "
           f"({'flip TTA' if report.config['serve_flip_tta'] else 'no TTA'}, as served)")
     if report.ferplus is not None:
-        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (flip TTA)")
+        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (float32 model, as served)")
         print(ferplus_summary(report.ferplus))
     return 0
 

@@ -74,7 +74,8 @@ class TrainingReport:
     """The model's emotions, in the order of its outputs (reports that predate the field: FER-2013's seven)."""
     ferplus: dict[str, Any] | None = None
     """Agreement with FER+'s ten annotators on PublicTest (:func:`core.evaluation.agreement.ferplus_metrics`),
-    beside ``fer2013_accuracy`` (PublicTest's FER-2013 labels, flip TTA); None where the data had no votes."""
+    beside ``fer2013_accuracy`` (PublicTest's FER-2013 labels), both of the float32 model with or without flips as
+    it is served; None where the data had no votes."""
     fer2013_accuracy: float | None = None
     calibration: dict[str, Any] | None = None
     """The sidecar's record (:func:`core.model.calibration.calibrate`) on ``evaluated_on``, LiteRT probabilities:
@@ -163,7 +164,7 @@ def write_training_artifacts(
     Measured on ``selection``, the faces training selected on (PublicTest, its FER+ majority for a model of the
     votes, or faces held out of an image folder); the temperature is fitted on their LiteRT probabilities, what
     the product runs. Where ``data`` has FER+ votes, PublicTest's agreement with the annotators and its FER-2013
-    accuracy are reported too, for every model.
+    accuracy are reported too, for every model, with or without flips as it is served.
 
     ``training_info``: ``config``, ``training_seconds``, ``data_file``, ``data_sha256`` and ``finished``.
     """
@@ -187,9 +188,10 @@ def write_training_artifacts(
     public = data.split(PUBLIC_TEST)
     ferplus = fer2013_accuracy = None
     if public.votes is not None and len(public):
-        fer2013_figures, probabilities = evaluate(exact, public)
+        served = EmotionClassifier(model, flip_tta=config["serve_flip_tta"])
+        fer2013_figures, probabilities = evaluate(served, public)
         fer2013_accuracy = fer2013_figures["accuracy"]
-        ferplus = ferplus_metrics(probabilities, exact.labels.emotions, public.votes, public.labels)
+        ferplus = ferplus_metrics(probabilities, served.labels.emotions, public.votes, public.labels)
     report = TrainingReport(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),

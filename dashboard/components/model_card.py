@@ -57,7 +57,7 @@ def label_set_figures(report: TrainingReport) -> None:
     columns = st.columns(2)
     if report.fer2013_accuracy is not None:
         columns[0].metric("PublicTest, FER-2013 labels", f"{report.fer2013_accuracy:.1%}",
-                          help="Accuracy on FER-2013's own label of each face (flip TTA).")
+                          help="Accuracy on FER-2013's own label of each face, as the model is served.")
     if report.ferplus:
         figures = report.ferplus
         columns[1].metric(
