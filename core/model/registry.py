@@ -26,15 +26,15 @@ class ShippedModel:
 SHIPPED_MODELS: dict[str, ShippedModel] = {
     model.name: model
     for model in (
+        ShippedModel("ferplus", MODELS_DIR / "ferplus" / "emotion_cnn.keras",
+                     "one network trained on the FER+ votes of ten annotators (eight emotions), rebalanced"),
         ShippedModel("fer2013", MODELS_DIR / "emotion_cnn.keras",
                      "three networks trained on FER-2013's labels (seven emotions): the FER-2013 benchmark"),
-        ShippedModel("ferplus", MODELS_DIR / "ferplus" / "emotion_cnn.keras",
-                     "one network trained on the FER+ votes of ten annotators (eight emotions)"),
     )
 }
 
 
-DEFAULT_MODEL_NAME = "fer2013"
+DEFAULT_MODEL_NAME = "ferplus"
 """What the photo, video, live and API paths use unless told otherwise."""
 
 
