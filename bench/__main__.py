@@ -16,7 +16,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few iterations, for CI (under ~2 minutes)")
     parser.add_argument("--json", default="benchmark-results.json", help="where to write the JSON report")
-    parser.add_argument("--model", help="Keras model (default: $FER_MODEL_PATH or models/emotion_cnn.keras)")
+    parser.add_argument("--model", help="a shipped model's name or a .keras file "
+                                        "(default: $FER_MODEL_PATH, else the default shipped model)")
     parser.add_argument("--data", help="FER-2013 CSV (default: $FER2013_PATH or ../shared/fer2013/fer2013.csv.gz)")
     parser.add_argument("--only", help=f"comma-separated sections to run, from: {', '.join(SECTIONS)}")
     parser.add_argument("--skip", help="comma-separated sections to leave out")

@@ -370,7 +370,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few conditions and faces (seconds)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--data", help="FER-2013 CSV (default: $FER2013_PATH or ../shared/fer2013/fer2013.csv.gz)")
-    parser.add_argument("--model", help="Keras model (default: $FER_MODEL_PATH or models/emotion_cnn.keras)")
+    parser.add_argument("--model", help="a shipped model's name or a .keras file "
+                                        "(default: $FER_MODEL_PATH, else the default shipped model)")
     parser.add_argument("--framing", action="store_true", help="also rerun the search for the alignment constants")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
