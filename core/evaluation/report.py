@@ -90,6 +90,12 @@ class TrainingReport:
                 "confusion_matrix": self.confusion_matrix}
 
     @property
+    def serves_flip_tta(self) -> bool:
+        """Whether the product serves the model with flip TTA: a training run's ``serve_flip_tta`` (its ``accuracy``
+        is measured with flips either way), else how ``accuracy`` was measured."""
+        return bool(self.config.get("serve_flip_tta", self.flip_tta))
+
+    @property
     def smoothing_widths(self) -> list[float]:
         """Each network's input blur in pixels (one per member of an ensemble); empty when none was fitted.
         Ensembles made before each member had its own width record one ``sigma`` for all."""

@@ -113,10 +113,12 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
                 f"ends; epoch {report.best_epoch} had the best PublicTest accuracy without TTA."
             )
         if report.accuracy_lite is not None:
-            served = ("with flip TTA (each face averaged with its mirror image)" if report.flip_tta
+            flips = report.serves_flip_tta
+            served = ("with flip TTA (each face averaged with its mirror image)" if flips
                       else "without flip TTA (each face once), as its calibration was fitted")
-            versus = (f", against {report.accuracy:.2%} for the float32 model"
-                      if report.accuracy_lite != report.accuracy else "")
+            float32 = report.accuracy if flips == report.flip_tta else report.accuracy_without_tta
+            versus = (f", against {float32:.2%} for the float32 model"
+                      if float32 is not None and report.accuracy_lite != float32 else "")
             st.caption(
                 f"This app runs the model converted to LiteRT with int8 weights, {served}: "
                 f"{report.accuracy_lite:.2%} on {split}{versus}."

@@ -145,15 +145,17 @@ def test_real_classifier_and_detector_follow_a_moving_face(face_clip, tmp_path):
     from core.model.classifier import EmotionClassifier
     from core.vision.detect import FaceDetector
 
-    analyze = frame_analyzer(EmotionClassifier.load(), FaceDetector(downscale=2), LeftToRight())
+    classifier = EmotionClassifier.load()
+    analyze = frame_analyzer(classifier, FaceDetector(downscale=2), LeftToRight())
     summary = analyze_recording(face_clip, tmp_path, analyze)
     _, rows = read_rows(tmp_path)
     assert len(rows) >= CLIP_FRAMES - 2  # one face per frame (the cascade may miss a frame or two)
     assert {row["person"] for row in rows} == {"1"}
     xs = [int(row["x"]) for row in rows]
     assert xs[-1] - xs[0] > 100  # the box follows the face across the frame
+    emotions = classifier.labels.emotions  # the table's columns are the model's own emotions
     for row in rows[:5]:
-        probabilities = [float(row[name]) for name in EMOTIONS]
+        probabilities = [float(row[name]) for name in emotions]
         assert sum(probabilities) == pytest.approx(1.0, abs=1e-3)
-        assert row["emotion"] == EMOTIONS[int(np.argmax(probabilities))]
+        assert row["emotion"] == emotions[int(np.argmax(probabilities))]
     assert len(summary.people) == 1 and summary.people[0].seconds_on_screen > 2.0

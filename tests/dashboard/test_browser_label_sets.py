@@ -12,7 +12,6 @@ import pytest
 from dash_support import FER_CSV, PAGES, screenshot, wait_until_idle
 
 from core.ferplus import find_votes_file
-from core.model.registry import SHIPPED_MODELS
 
 pytestmark = pytest.mark.browser
 
@@ -61,31 +60,24 @@ def go_to(tab, page_file: str) -> None:
 
 def test_model_picker_keeps_its_choice_from_page_to_page(page, server):
     open_app_page(page, server, "pages/2_Photo.py")
-    assert chosen(page, "model_picker") == "fer2013"  # the default shipped model
+    assert chosen(page, "model_picker") == "ferplus"  # the default shipped model
     open_options(page, "model_picker")
     offered = [option.inner_text() for option in page.get_by_role("option").all()]
-    assert offered[:2] == ["fer2013", "ferplus" if SHIPPED_MODELS["ferplus"].path.is_file()
-                           else "ferplus (not available yet)"]
-    page.get_by_role("option", name=re.compile(r"^ferplus")).click()
+    assert offered[:2] == ["ferplus", "fer2013"]
+    page.get_by_role("option", name="fer2013").click()
     wait_until_idle(page, "Photo")
-    ferplus_ready = SHIPPED_MODELS["ferplus"].path.is_file()
-    if ferplus_ready:
-        assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 1
-    else:  # still training: the page says so and stops
-        assert page.get_by_text("is not on this machine yet").is_visible()
-        assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 0
+    assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 1
     screenshot(page, "model_picker", docs=False)
 
     go_to(page, "pages/4_Evaluation.py")
-    assert chosen(page, "model_picker").startswith("ferplus")  # the choice followed
-    if not ferplus_ready:
-        assert page.get_by_text("is not on this machine yet").is_visible()
-    choose(page, "model_picker", "fer2013")
+    assert chosen(page, "model_picker") == "fer2013"  # the choice followed
+    assert page.get_by_role("heading", name="Confusion matrix").is_visible()
+    choose(page, "model_picker", "ferplus")
     wait_until_idle(page, "Evaluation")
     assert page.get_by_role("heading", name="Confusion matrix").is_visible()
 
     go_to(page, "Home.py")
-    assert chosen(page, "model_picker") == "fer2013"
+    assert chosen(page, "model_picker") == "ferplus"
     assert page.get_by_text("Model loaded and ready").is_visible()
 
 

@@ -17,6 +17,7 @@ from core.evaluation.agreement import ferplus_metrics, in_ferplus_order
 from core.evaluation.report import REPORT_FILE, read_report
 from core.ferplus import load_votes, majority_labels, vote_distribution
 from core.labels import FER2013, FERPLUS
+from core.model.classifier import DEFAULT_MODEL_PATH
 from core.model.registry import SHIPPED_MODELS, ShippedModel
 
 
@@ -28,7 +29,7 @@ def shipped_only(monkeypatch):
 
 @pytest.fixture
 def ferplus_missing(monkeypatch, tmp_path):
-    """The shipped ``ferplus`` model's file is not there (as while it still trains)."""
+    """The shipped ``ferplus`` model's file is not there (a checkout without it)."""
     missing = tmp_path / "ferplus" / "emotion_cnn.keras"
     shipped = ShippedModel("ferplus", missing, SHIPPED_MODELS["ferplus"].description)
     monkeypatch.setitem(SHIPPED_MODELS, "ferplus", shipped)
@@ -76,9 +77,8 @@ def test_the_picker_lists_the_shipped_models_and_falls_back_from_a_missing_one(m
                                                                               ferplus_missing):
     choices = model_choices()
     assert list(choices) == list(SHIPPED_MODELS) and choices["ferplus"] == ferplus_missing
-    assert default_model_choice(choices) == "fer2013"
-    monkeypatch.setattr("components.model.DEFAULT_MODEL_NAME", "ferplus")  # the default, not trained yet
-    assert default_model_choice(choices) == "fer2013"
+    assert default_model_choice(choices) == "fer2013"  # the default, ferplus, is not on this machine
+    assert default_model_choice({**choices, "ferplus": DEFAULT_MODEL_PATH}) == "ferplus"  # once it is there
     monkeypatch.setenv("FER_MODEL_PATH", "runs/mine/emotion_cnn.keras")  # a model of one's own comes last, chosen
     assert list(model_choices())[-1] == "runs/mine/emotion_cnn.keras"
     assert default_model_choice(model_choices()) == "runs/mine/emotion_cnn.keras"
@@ -88,8 +88,8 @@ def test_every_page_shows_the_picker_and_explains_a_shipped_model_that_is_not_th
                                                                                    ferplus_missing):
     app = open_page("pages/2_Photo.py")
     assert picker(app).value == "fer2013"
-    assert picker(app).options == ["fer2013", "ferplus (not available yet)"]
-    assert app.get("file_uploader")  # the page runs on fer2013
+    assert picker(app).options == ["ferplus (not available yet)", "fer2013"]
+    assert app.get("file_uploader")  # the page runs on fer2013, the shipped model that is there
 
     picker(app).set_value("ferplus").run()
     no_exception(app)

@@ -21,7 +21,7 @@ from components.live_session import (
 from dash_support import paste_faces
 
 from core.analysis.live import FrameResult
-from core.labels import FERPLUS
+from core.labels import FER2013, FERPLUS
 from core.model.classifier import FacePrediction
 from core.vision.detect import Box
 
@@ -141,10 +141,14 @@ def eight_emotion_face(person: int, top: int) -> FacePrediction:
                           emotions=FERPLUS.emotions)
 
 
-def test_a_model_with_other_emotions_starts_a_new_timeline(live, detectable_faces, classifier):
-    session, _, callback = live
+def test_a_model_with_other_emotions_starts_a_new_timeline(detectable_faces):
+    from core.analysis.live import LiveAnalyzer
+    from core.model.classifier import EmotionClassifier
+
+    session = LiveSession()
+    callback = make_video_callback(LiveAnalyzer(EmotionClassifier.load("fer2013")), session)  # seven emotions
     callback(video_frame(paste_faces([detectable_faces[0]])))
-    assert len(session.timeline()) == 1 and session.emotions == classifier.labels.emotions
+    assert len(session.timeline()) == 1 and session.emotions == FER2013.emotions
 
     # Another model was picked: its frames name eight emotions, Contempt last.
     session.record(FrameResult([eight_emotion_face(1, top=7)], time.time(), 10.0))
@@ -156,8 +160,8 @@ def test_a_model_with_other_emotions_starts_a_new_timeline(live, detectable_face
     assert list(table.columns) == timeline_columns(session.emotions) and list(table.columns)[-1] == "p_Contempt"
     assert list(table.emotion) == ["Contempt", "Happy"]  # the first model's row is gone, not mixed in
 
-    session.use_emotions(classifier.labels.emotions)  # the page went back to the first model
-    assert session.timeline().empty and list(session.timeline().columns) == timeline_columns(classifier.labels.emotions)
+    session.use_emotions(FER2013.emotions)  # the page went back to the first model
+    assert session.timeline().empty and list(session.timeline().columns) == timeline_columns(FER2013.emotions)
 
 
 def test_session_is_safe_to_share_between_threads(live, detectable_faces):

@@ -142,5 +142,6 @@ def test_the_classifier_applies_the_sidecar_temperature_after_the_backend(tmp_pa
                                    atol=0.05 if backend == "lite" else 1e-5)  # int8 weights
     x = to_model_input(faces)  # what attacks differentiate stays uncalibrated
     np.testing.assert_allclose(calibrated.probabilities(x).numpy(), raw, atol=1e-5)
-    face = FacePrediction(None, faces[0], np.array([0.1, 0, 0, 0.2, 0.3, 0, 0.4]), calibrated.uncertain_below)
-    assert face.display_label == "Neutral? 40%"
+    assert calibrated.uncertain_below > 0.38
+    face = FacePrediction(None, faces[0], np.array([0.12, 0, 0, 0.2, 0.3, 0, 0.38]), calibrated.uncertain_below)
+    assert face.display_label == "Neutral? 38%"

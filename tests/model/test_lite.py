@@ -21,7 +21,7 @@ def test_lite_backend_agrees_with_the_keras_model(shipped_pair, public_faces):
     assert (lite.backend, keras_model.backend) == ("lite", "keras")
     faces = public_faces[0]
     fast, exact = lite.predict_faces(faces), keras_model.predict_faces(faces)
-    assert fast.shape == exact.shape == (len(faces), 7)
+    assert fast.shape == exact.shape == (len(faces), len(lite.labels))
     np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-3)
     assert np.abs(fast - exact).max() < 0.05  # int8 weights move probabilities a little...
     assert (fast.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.97  # ...and rarely the answer
@@ -33,7 +33,7 @@ def test_one_face_at_a_time_matches_batches(shipped_pair, public_faces):
     batched = lite.predict_faces(faces)  # more than SINGLE_FACE_LIMIT: the padded batch interpreter
     one_by_one = np.concatenate([lite.predict_faces(face) for face in faces])
     np.testing.assert_allclose(one_by_one, batched, atol=1e-5)
-    assert lite.predict_faces(faces[:0]).shape == (0, 7)
+    assert lite.predict_faces(faces[:0]).shape == (0, len(lite.labels))
 
 
 def test_conversion_is_cached_per_model_file(smoke_run, tmp_path, monkeypatch):

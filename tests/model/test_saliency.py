@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 from core.labels import EMOTIONS
 from core.model.architecture import build_model
 from core.model.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, load_keras_model
+from core.model.emotion_output import model_labels
 from core.model.ensemble import ensemble_members
 from core.model.saliency import OVERLAY_SIZE, feature_layer, grad_cam, overlay, save_saliency_overlays
 
@@ -44,7 +45,7 @@ def test_maps_are_48x48_in_unit_range_and_explain_the_prediction(shipped, faces)
 def test_randomised_weights_change_the_map(shipped, faces):
     """Model-parameter randomisation: a map that survives random weights explains the image, not the model."""
     keras.utils.set_random_seed(0)
-    untrained = build_model()
+    untrained = build_model(labels=model_labels(shipped))
     assert [w.shape for w in untrained.weights] == [w.shape for w in shipped.weights]
     assert feature_layer(untrained).name == feature_layer(shipped).name
     rho = rank_correlations(grad_cam(shipped, faces), grad_cam(untrained, faces))
