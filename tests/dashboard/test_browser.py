@@ -95,6 +95,7 @@ def test_evaluation_in_browser(page, server, report):
 
     # Clicking a cell of the confusion matrix selects it: the True/Predicted boxes follow.
     matrix = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
+    matrix.scroll_into_view_if_needed()  # a click lands only inside the viewport
     box = matrix.bounding_box()
     emotions = report.emotions  # the matrix is the model's, one row and column per emotion
     true_index, predicted_index = emotions.index("Sad"), emotions.index("Happy")
