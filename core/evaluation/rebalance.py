@@ -10,7 +10,6 @@ other run's; ``config["prior_correction"]`` says what was done, to which file.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +65,7 @@ def write_rebalanced(
         "training_seconds": source.training_seconds,
         "data_file": str(data_path),
         "data_sha256": file_sha256(data_path) if Path(data_path).is_file() else None,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "finished": source.finished,  # when the network was trained; the correction is in the config
     }
     return write_training_artifacts(corrected, data, sets.selection, out, training_info)
 

@@ -104,7 +104,7 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             text += f" (sha256 `{sha[:12]}…`)"
         if isinstance(trained_on, int):
             text += f": {trained_on:,} training faces"
-        text += f"; accuracy measured on {report.samples:,} {split} faces"
+        text += "; accuracy measured on " + (split if split[:1].isdigit() else f"{report.samples:,} {split} faces")
         st.markdown(text + ".")
         exported = report.exported_epoch
         if exported and exported != report.best_epoch:
@@ -122,6 +122,15 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             st.caption(
                 f"This app runs the model converted to LiteRT with int8 weights, {served}: "
                 f"{report.accuracy_lite:.2%} on {split}{versus}."
+            )
+        correction = config.get("prior_correction")
+        if correction:
+            prior = ", ".join(f"{name} {share:.1%}" for name, share in
+                              sorted(correction["prior"].items(), key=lambda item: -item[1]))
+            st.caption(
+                f"Rebalanced (`rebalance --strength {correction['strength']:g}`): its probabilities are divided by how "
+                f"often people name each emotion on Training ({prior}), to that power, so it leans less towards "
+                "the commonest."
             )
         widths = report.smoothing_widths
         if any(widths):
