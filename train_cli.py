@@ -153,10 +153,10 @@ def _run_label_set(args: argparse.Namespace, data) -> tuple[str, ...]:
 
 SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
 FINE_TUNE_EPOCHS, FINE_TUNE_LEARNING_RATE, FINE_TUNE_BATCH = 30, 3e-4, 32
-REBALANCE_STRENGTH = 0.3
-"""``rebalance``'s default: the shipped ``ferplus`` network's correction, chosen on PublicTest (docs/training.md)."""
 """From --init the network already knows faces: a lower rate, and smaller batches so that a few hundred faces
 still give a few hundred steps (about a minute for 400 faces on two cores)."""
+REBALANCE_STRENGTH = 0.3
+"""``rebalance``'s default: the shipped ``ferplus`` network's correction, chosen on PublicTest (docs/training.md)."""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -193,14 +193,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model written to {os.path.join(args.out, report.model_file)} ({', '.join(report.emotions)})")
     print(
         f"accuracy on {report.evaluated_on}: {report.accuracy:.2%} (flip TTA), {report.accuracy_without_tta:.2%} "
-        f"without, {report.accuracy_lite:.2%} on LiteRT ({'flip TTA' if report.config['serve_flip_tta'] else 'no TTA'}"
+        f"without, {report.accuracy_lite:.2%} on LiteRT ({'flip TTA' if report.serves_flip_tta else 'no TTA'}"
         ", as served)"
     )
-    if report.ferplus is not None:
-        from core.evaluation.agreement import ferplus_summary
-
-        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (float32 model, as served)")
-        print(ferplus_summary(report.ferplus))
+    _print_agreement(report)
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "
           f"{calibration['ece_after']:.2%}, uncertain below {calibration['uncertain_below']:.0%}")
@@ -243,7 +239,6 @@ def _write_product_model(members: list[str], args: argparse.Namespace, drop: Seq
 
 
 def cmd_rebalance(args: argparse.Namespace) -> int:
-    from core.evaluation.agreement import ferplus_summary
     from core.evaluation.rebalance import write_rebalanced
 
     data = _with_votes(_load(args, "rebalance"), args, required=False)
@@ -254,11 +249,19 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
                                                                for name, share in correction["prior"].items()))
     print(f"model written to {os.path.join(args.out, report.model_file)} (strength {args.strength:g})")
     print(f"accuracy on {report.evaluated_on}: {report.accuracy_lite:.2%} on LiteRT "
-          f"({'flip TTA' if report.config['serve_flip_tta'] else 'no TTA'}, as served)")
-    if report.ferplus is not None:
-        print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (float32 model, as served)")
-        print(ferplus_summary(report.ferplus))
+          f"({'flip TTA' if report.serves_flip_tta else 'no TTA'}, as served)")
+    _print_agreement(report)
     return 0
+
+
+def _print_agreement(report) -> None:
+    """A run's PublicTest figures on both label sets, where its data had the FER+ votes."""
+    if report.ferplus is None:
+        return
+    from core.evaluation.agreement import ferplus_summary
+
+    print(f"PublicTest, FER-2013's labels: {report.fer2013_accuracy:.2%} (float32 model, as served)")
+    print(ferplus_summary(report.ferplus))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
