@@ -182,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing,
         serve_flip_tta=not args.no_tta,
-        teacher=args.teacher,
+        teacher=tuple(args.teacher),
         teacher_weight=args.teacher_weight if args.teacher else 0.0,
         class_balance=args.class_balance,
     )
@@ -632,8 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--init", help="start from a trained model: a shipped name (fer2013, ferplus) or a path")
     train.add_argument(
-        "--teacher", help="distil a trained model (a shipped name or a path): mix its served probabilities of each "
-                          "training face into the targets",
+        "--teacher", action="append", default=[], metavar="MODEL",
+        help="distil a trained model (a shipped name or a path): mix its served probabilities of each training face "
+             "into the targets; repeat it to distil several, averaged",
     )
     train.add_argument(
         "--teacher-weight", type=unit_float, default=0.5,

@@ -3,13 +3,15 @@ Owns teacher_distributions, with_teacher and balanced_weights.
 
 A teacher (typically the three-network ``fer2013`` ensemble) gives each training face its served probabilities;
 mixed into the targets they let one network learn what the ensemble knows, at a third of its cost per face.
-Emotions the teacher lacks (the seven-emotion ensemble has no Contempt) get none of the teacher's share.
+Several teachers are averaged, as an ensemble of them would be. Emotions a teacher lacks (the seven-emotion
+ensemble has no Contempt) get none of its share.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -18,17 +20,23 @@ from core.labels import LabelSet
 from core.model.targets import TrainingSets
 
 
-def teacher_distributions(teacher: str | os.PathLike, faces: np.ndarray, label_set: LabelSet) -> np.ndarray:
-    """The teacher's probabilities (as it is served) for uint8 ``faces``, as columns of ``label_set``, by name."""
+def teacher_distributions(
+    teachers: Sequence[str | os.PathLike], faces: np.ndarray, label_set: LabelSet
+) -> np.ndarray:
+    """The teachers' mean probabilities (each as it is served) for uint8 ``faces``, as columns of ``label_set``,
+    matched by name."""
     from core.model.classifier import EmotionClassifier
 
-    classifier = EmotionClassifier.load(teacher)
-    probabilities = classifier.predict_faces(faces)
+    if not teachers:
+        raise ValueError("distillation needs at least one teacher")
     mapped = np.zeros((len(faces), len(label_set)), dtype=np.float32)
-    for column, name in enumerate(label_set.emotions):
-        with contextlib.suppress(ValueError):  # an emotion the teacher lacks keeps 0
-            mapped[:, column] = probabilities[:, classifier.labels.index(name)]
-    return mapped
+    for teacher in teachers:
+        classifier = EmotionClassifier.load(teacher)
+        probabilities = classifier.predict_faces(faces)
+        for column, name in enumerate(label_set.emotions):
+            with contextlib.suppress(ValueError):  # an emotion the teacher lacks keeps 0
+                mapped[:, column] += probabilities[:, classifier.labels.index(name)]
+    return mapped / len(teachers)
 
 
 def with_teacher(sets: TrainingSets, teacher: np.ndarray, weight: float) -> TrainingSets:

@@ -83,8 +83,8 @@ class TrainConfig:
     """The emotions the model predicts, in order; empty: those of ``labels`` (or of ``init``'s network)."""
     serve_flip_tta: bool = True
     """Whether the finished model is served (measured, calibrated) averaging each face with its mirror image."""
-    teacher: str | None = None
-    """A trained model (name or file) whose served probabilities are mixed into the fit targets (distillation)."""
+    teacher: tuple[str, ...] = ()
+    """Trained models (names or files) whose served probabilities, averaged, are mixed into the fit targets."""
     teacher_weight: float = 0.0
     """With ``teacher``: the share of each fit target given to the teacher's distribution."""
     class_balance: float = 0.0
@@ -246,8 +246,8 @@ def train(
     """
     require_labels(data, "train")
     sets = training_sets(data, config.emotions, config.labels, config.fer2013_weight, config.seed)
-    if config.teacher is not None:
-        log(f"teacher {config.teacher}: predicting the {len(sets.train_faces):,} fit faces")
+    if config.teacher:
+        log(f"teacher {', '.join(config.teacher)}: predicting the {len(sets.train_faces):,} fit faces")
         teacher = teacher_distributions(config.teacher, sets.train_faces, config.emotions)
         sets = with_teacher(sets, teacher, config.teacher_weight)
     out = Path(out_dir)

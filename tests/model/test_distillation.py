@@ -15,11 +15,23 @@ from core.model.targets import training_sets
 
 def test_a_seven_emotion_teacher_gives_contempt_nothing(small_csv):
     faces = load_dataset(small_csv).split(TRAINING).images[:20]
-    eight = teacher_distributions("fer2013", faces, FERPLUS)
+    eight = teacher_distributions(["fer2013"], faces, FERPLUS)
     served = EmotionClassifier.load("fer2013").predict_faces(faces)
     np.testing.assert_allclose(eight[:, :7], served, atol=1e-6)  # the same emotions, matched by name
     assert (eight[:, FERPLUS.index("Contempt")] == 0).all()
     np.testing.assert_allclose(eight.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_several_teachers_are_averaged_each_by_its_own_emotions(small_csv):
+    faces = load_dataset(small_csv).split(TRAINING).images[:20]
+    both = teacher_distributions(["fer2013", "ferplus"], faces, FERPLUS)
+    seven = EmotionClassifier.load("fer2013").predict_faces(faces)
+    eight = EmotionClassifier.load("ferplus").predict_faces(faces)
+    contempt = FERPLUS.index("Contempt")
+    np.testing.assert_allclose(both[:, :7], (seven + eight[:, :7]) / 2, atol=1e-5)
+    np.testing.assert_allclose(both[:, contempt], eight[:, contempt] / 2, atol=1e-5)  # only one teacher knows it
+    with pytest.raises(ValueError, match="at least one teacher"):
+        teacher_distributions([], faces, FERPLUS)
 
 
 def test_the_teacher_takes_its_share_of_each_target(small_csv):
@@ -54,4 +66,4 @@ def test_train_distils_a_teacher_with_balanced_classes(small_csv, tmp_path):
                            "--teacher-weight", "0.5", "--class-balance", "0.5", "--epochs", "1",
                            "--out", str(out)]) == 0
     config = read_report(out / "report.json").config
-    assert (config["teacher"], config["teacher_weight"], config["class_balance"]) == ("fer2013", 0.5, 0.5)
+    assert (config["teacher"], config["teacher_weight"], config["class_balance"]) == (["fer2013"], 0.5, 0.5)
