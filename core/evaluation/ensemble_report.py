@@ -10,7 +10,8 @@ is at hand) its training record under ``"training"``, and their widths under
 ``config["input_smoothing"]["sigmas"]``; a single network keeps its own training report's configuration and
 history, with its smoothing under ``config["input_smoothing"]``. A model file that is itself an ensemble gives
 its members (so a network is added to a shipped ensemble by naming both files), each with the entry its report
-kept for it and ``"taken_from"`` the file; ``drop`` leaves networks out by name (so one replaces another).
+kept for it and ``"taken_from"`` the file; ``drop`` leaves networks out by name (so one replaces another, or
+one network is taken out alone).
 """
 
 from __future__ import annotations
@@ -120,9 +121,8 @@ def _kept_networks(member_files: list[str | os.PathLike], drop: Sequence[str]) -
             raise ValueError(f"cannot leave out {name}: {how_many} network has that name "
                              f"(the networks: {listed}); name one by its file or its file's name")
     kept = [network for network, known in zip(networks, names, strict=True) if not known & set(drop)]
-    if drop and len(kept) < 2:
-        raise ValueError(f"dropping {', '.join(drop)} leaves {len(kept)} network{'' if len(kept) == 1 else 's'}; "
-                         "an ensemble needs at least two")
+    if not kept:
+        raise ValueError(f"dropping {', '.join(drop)} leaves no network")
     return kept
 
 

@@ -103,11 +103,20 @@ def test_the_ensemble_command_writes_a_model_its_report_and_calibration(tmp_path
     assert [member["file"] for member in kept] == [str(paths[0]), str(third)]
     assert len(ensemble_members(load_keras_model(swapped / "emotion_cnn.keras"))) == 2
 
+    # one network taken out of the ensemble alone, as a model of its own (e.g. to start training from it)
+    alone = tmp_path / "alone"
+    assert train_cli.main(["ensemble", str(out / "emotion_cnn.keras"), "--drop", "member1.keras",
+                           "--data", str(small_csv), "--out", str(alone)]) == 0
+    single = json.loads((alone / "report.json").read_text())["config"]
+    assert single["source"]["file"] == str(paths[1])
+    assert single["source"]["taken_from"] == str(out / "emotion_cnn.keras")
+    assert "ensemble" not in single and len(ensemble_members(load_keras_model(alone / "emotion_cnn.keras"))) == 1
+
 
 @pytest.mark.parametrize(("drop", "said"), [
     (["member9.keras"],
      "cannot leave out member9.keras: no network has that name (the networks: member1.keras, member2.keras)"),
-    (["member1.keras"], "dropping member1.keras leaves 1 network; an ensemble needs at least two"),
+    (["member1.keras", "member2.keras"], "dropping member1.keras, member2.keras leaves no network"),
 ])
 def test_dropping_a_network_that_is_not_there_or_one_too_many_is_refused(tmp_path, small_csv, capsys, drop, said):
     import train_cli
