@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013" / "fer2013.csv.gz"
 TRAINING_IMAGES = 28_709
 """Rows of FER-2013's Training split: one epoch."""
+
+
+def run_quietly(main: Callable[[], int | None]) -> None:
+    """Run a benchmark's ``main`` as its own command: without the libraries' start-up lines (unless
+    ``FER_VERBOSE=1``), as ``python -m bench`` runs every section, and exit with its status."""
+    from core.quiet import quiet_console
+
+    with quiet_console():
+        status = main()
+    sys.exit(status)
 
 
 def default_data_path() -> Path:

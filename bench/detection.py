@@ -396,4 +396,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench.common import run_quietly
+
+    run_quietly(main)

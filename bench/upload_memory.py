@@ -74,4 +74,6 @@ def upload_peak_memory(pixel: str = "255", timeout_s: float = 300) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(upload_peak_memory(sys.argv[1] if len(sys.argv) > 1 else "255"), indent=2))
+    from bench.common import run_quietly
+
+    run_quietly(lambda: print(json.dumps(upload_peak_memory(sys.argv[1] if len(sys.argv) > 1 else "255"), indent=2)))
