@@ -1,5 +1,5 @@
 """The emotion CNN's architecture: VGG-style blocks of 3x3 convolutions with BatchNorm, pooling and dropout.
-Owns build_model, squeeze_excitation, float32_copy and DEFAULT_FILTERS.
+Owns build_model, squeeze_excitation, float32_copy, single_input and DEFAULT_FILTERS.
 """
 
 from __future__ import annotations
@@ -78,3 +78,13 @@ def policy_copy(model: keras.Model, policy: str) -> keras.Model:
     copy = keras.Model.from_config(config)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def single_input(model: keras.Model) -> keras.Model:
+    """``model`` taking its one input as a tensor, not as a list of one (the same layers and weights).
+
+    A network once rebuilt from a list of inputs keeps that structure, and Keras then warns on every call with
+    a tensor ("The structure of `inputs` doesn't match the expected structure")."""
+    if isinstance(model.get_config().get("input_layers", [None])[0], str):
+        return model  # already one tensor: ["face", 0, 0]
+    return keras.Model(model.inputs[0], model.output, name=model.name)

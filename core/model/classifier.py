@@ -143,7 +143,7 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
     TensorFlow. :class:`ModelLoadError` if it is missing, unreadable or of the wrong shape."""
     import keras
 
-    from core.model.architecture import float32_copy
+    from core.model.architecture import float32_copy, single_input
     from core.model.emotion_output import EmotionOutput
     from core.model.smoothing import InputSmoothing
 
@@ -158,7 +158,7 @@ def load_keras_model(path: str | os.PathLike | None = None) -> keras.Model:
     check_model_shape(model, path)
     if any(layer.dtype_policy.name != "float32" for layer in model.layers):
         model = float32_copy(model)  # a training checkpoint (best.keras, checkpoint.keras)
-    return model
+    return single_input(model)
 
 
 class EmotionClassifier:

@@ -57,7 +57,7 @@ def _head_weights(network: keras.Model, own: LabelSet, wanted: LabelSet) -> list
 def _with_head(network: keras.Model, label_set: LabelSet, weights: list[np.ndarray]) -> keras.Model:
     head = network.layers[-1]
     outputs = emotion_output(label_set, name=head.name)(head.input)
-    model = keras.Model(network.inputs, outputs, name=network.name)
+    model = keras.Model(network.inputs[0], outputs, name=network.name)  # one tensor in, not a list of one
     model.layers[-1].set_weights(weights)
     return model
 

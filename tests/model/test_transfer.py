@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,9 @@ from core.data import load_dataset
 from core.evaluation.report import read_report
 from core.labels import FER2013, FERPLUS, PUBLIC_TEST, TRAINING
 from core.model.architecture import build_model
+from core.model.classifier import load_keras_model
 from core.model.emotion_output import model_labels
+from core.model.registry import SHIPPED_MODELS
 from core.model.targets import VALIDATION_SHARE, training_sets
 from core.model.transfer import label_set_for_data, starting_network
 
@@ -34,6 +38,17 @@ def test_a_new_label_set_keeps_the_shared_outputs_weights():
     seven_p, eight_p = seven.predict(faces, verbose=0), eight.predict(faces, verbose=0)
     # The seven shared logits are the old ones: their ratios survive the new softmax.
     np.testing.assert_allclose(eight_p[:, :7] / eight_p[:, :7].sum(1, keepdims=True), seven_p, rtol=1e-4)
+
+
+def test_a_started_network_and_the_shipped_models_take_a_face_tensor_without_a_warning():
+    faces = np.random.default_rng(2).random((2, 48, 48, 1), dtype=np.float32)
+    started = starting_network(build_model(filters=SMALL, labels=FER2013), FERPLUS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns when a model built on a list of one input gets a tensor
+        assert started(faces, training=False).shape == (2, 8)
+        for name in SHIPPED_MODELS:
+            model = load_keras_model(name)
+            assert model(faces, training=False).shape == (2, len(model_labels(model).emotions))
 
 
 def test_the_same_label_set_keeps_the_whole_network():
