@@ -85,6 +85,6 @@ def single_input(model: keras.Model) -> keras.Model:
 
     A network once rebuilt from a list of inputs keeps that structure, and Keras then warns on every call with
     a tensor ("The structure of `inputs` doesn't match the expected structure")."""
-    if isinstance(model.get_config().get("input_layers", [None])[0], str):
-        return model  # already one tensor: ["face", 0, 0]
+    if not isinstance(model.input, list):
+        return model
     return keras.Model(model.inputs[0], model.output, name=model.name)
