@@ -55,6 +55,14 @@ def unit_float(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    """An argparse type: a share of the faces, in (0, 1]."""
+    value = unit_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("a share of 0 names no face; give one above 0")
+    return value
+
+
 def folder_path(text: str) -> str:
     """An argparse type: a folder to write into; refuses a path that is an existing file."""
     if Path(text).exists() and not Path(text).is_dir():
@@ -155,8 +163,8 @@ SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
 FINE_TUNE_EPOCHS, FINE_TUNE_LEARNING_RATE, FINE_TUNE_BATCH = 30, 3e-4, 32
 """From --init the network already knows faces: a lower rate, and smaller batches so that a few hundred faces
 still give a few hundred steps (about a minute for 400 faces on two cores)."""
-REBALANCE_STRENGTH = 0.3
-"""``rebalance``'s default: the shipped ``ferplus`` network's correction, chosen on PublicTest (docs/training.md)."""
+REBALANCE_STRENGTH, REBALANCE_RARE_BELOW = 1.0, 0.05
+"""``rebalance``'s defaults: the shipped ``ferplus``'s correction, chosen on PublicTest (docs/training.md)."""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -243,11 +251,13 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
 
     data = _with_votes(_load(args, "rebalance"), args, required=False)
     report = write_rebalanced(args.model, data, resolve_data_path(args.data), args.out,
-                              args.strength, _flip_tta(args))
+                              args.strength, _flip_tta(args), args.rare_below)
     correction = report.config["prior_correction"]
     print(f"prior ({correction['prior_from']}): " + ", ".join(f"{name} {share:.1%}"
                                                                for name, share in correction["prior"].items()))
-    print(f"model written to {os.path.join(args.out, report.model_file)} (strength {args.strength:g})")
+    corrected = ("every emotion" if args.rare_below == 1
+                 else f"emotions named on fewer than {args.rare_below:.0%} of faces")
+    print(f"model written to {os.path.join(args.out, report.model_file)} (strength {args.strength:g}, {corrected})")
     print(f"accuracy on {report.evaluated_on}: {report.accuracy_lite:.2%} on LiteRT "
           f"({'flip TTA' if report.serves_flip_tta else 'no TTA'}, as served)")
     _print_agreement(report)
@@ -678,6 +688,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebalance.add_argument("--strength", type=unit_float, default=REBALANCE_STRENGTH,
                            help="0 leaves the network as it is, 1 makes every emotion equally likely before the "
                                 f"face is seen (default {REBALANCE_STRENGTH:g})")
+    rebalance.add_argument("--rare-below", type=share, default=REBALANCE_RARE_BELOW, metavar="SHARE",
+                           help="correct only the emotions people name on fewer than this share of the faces; the "
+                                f"rest keep their order among themselves (default {REBALANCE_RARE_BELOW:g}; 1: all)")
     _add_data_option(rebalance)
     rebalance.add_argument("--votes", type=file_path, help="FER+ votes file (default: fer2013new.csv beside --data)")
     rebalance.add_argument("--out", default="runs/rebalanced", help="output folder (default runs/rebalanced)")

@@ -31,8 +31,10 @@ def write_rebalanced(
     out: str | os.PathLike,
     strength: float,
     flip_tta: bool | None = None,
+    rare_below: float = 1.0,
 ) -> TrainingReport:
-    """``model``'s network (a shipped name or a file) with its prior corrected by ``strength``, into
+    """``model``'s network (a shipped name or a file) with its prior corrected by ``strength`` for the emotions
+    people name on fewer than ``rare_below`` of the faces (:mod:`core.model.prior_correction`), into
     ``out/emotion_cnn.keras`` with its report, calibration and LiteRT conversion. ``flip_tta``: how it is served
     (default: as the source was).
 
@@ -48,6 +50,7 @@ def write_rebalanced(
         config["serve_flip_tta"] = flip_tta
     config["prior_correction"] = {
         "strength": strength,
+        "rare_below": rare_below,
         "prior": dict(zip(labels.emotions, prior.round(4).tolist(), strict=True)),
         "prior_from": "Training's FER+ votes" if data.votes is not None else "Training's labels",
         "source": {"file": str(model), "sha256": file_sha256(model_file)},
@@ -56,7 +59,7 @@ def write_rebalanced(
                          config.get("fer2013_weight", 0.0), config.get("seed", 42))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    corrected = with_prior_correction(network, prior, strength)
+    corrected = with_prior_correction(network, prior, strength, rare_below)
     corrected.save(out / MODEL_FILE)
     pd.DataFrame(source.history).to_csv(out / "history.csv", index=False)
     training_info = {

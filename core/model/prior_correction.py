@@ -9,6 +9,12 @@ prior is how often people name each emotion on the Training faces: the mean of t
 the data has votes, else the share of each label. Since the output layer is a softmax, dividing by
 ``prior ** strength`` is subtracting ``strength * log(prior)`` from its bias, so the corrected network is an
 ordinary model file: every path (LiteRT, calibration, attacks, saliency) runs it unchanged and at the same cost.
+
+Dividing by the whole prior also reshuffles the common emotions among themselves (Neutral gives way to Sad),
+which costs much of the agreement with people that the network learned. ``rare_below`` limits the correction to
+the rare emotions: each share is capped at ``rare_below`` before the division, so every emotion people name more
+often than that is divided by the same number, which cancels, and only the rarer ones (Fear, Disgust, Contempt at
+0.05) are lifted towards it.
 """
 
 from __future__ import annotations
@@ -44,18 +50,23 @@ def people_prior(data: FerDataset, label_set: LabelSet) -> np.ndarray:
     return prior / prior.sum()
 
 
-def with_prior_correction(model: keras.Model, prior: np.ndarray, strength: float) -> keras.Model:
-    """A copy of ``model`` (one network or an ensemble) whose probabilities are divided by ``prior ** strength``
-    and renormalised: every output layer's bias lowered by ``strength * log(prior)``."""
+def with_prior_correction(
+    model: keras.Model, prior: np.ndarray, strength: float, rare_below: float = 1.0
+) -> keras.Model:
+    """A copy of ``model`` (one network or an ensemble) whose probabilities are divided by
+    ``min(prior, rare_below) ** strength`` and renormalised: every output layer's bias lowered by
+    ``strength * log(min(prior, rare_below))``. ``rare_below`` 1 corrects every emotion."""
     if not 0 <= strength <= 1:
         raise ValueError(f"the correction's strength must lie in [0, 1], got {strength}")
+    if not 0 < rare_below <= 1:
+        raise ValueError(f"the share below which an emotion counts as rare must lie in (0, 1], got {rare_below}")
     labels = model_labels(model)
     prior = np.asarray(prior, dtype=np.float64)
     if prior.shape != (len(labels),) or (prior <= 0).any():
         raise ValueError(f"the prior needs one positive share per emotion ({len(labels)}), got shape {prior.shape}")
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    shift = (strength * np.log(prior)).astype(np.float32)
+    shift = (strength * np.log(np.minimum(prior, rare_below))).astype(np.float32)
     for network in ensemble_members(copy):
         kernel, bias = network.layers[-1].get_weights()  # a softmax Dense: see core.model.emotion_output
         network.layers[-1].set_weights([kernel, bias - shift])

@@ -129,12 +129,16 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
             )
         correction = config.get("prior_correction")
         if correction:
-            prior = ", ".join(f"{name} {share:.1%}" for name, share in
-                              sorted(correction["prior"].items(), key=lambda item: -item[1]))
+            rare_below = correction.get("rare_below", 1.0)
+            shares = sorted(correction["prior"].items(), key=lambda item: -item[1])
+            prior = ", ".join(f"{name} {share:.1%}" for name, share in shares if share < rare_below)
+            command = f"`rebalance --strength {correction['strength']:g} --rare-below {rare_below:g}`"
             st.caption(
-                f"Rebalanced (`rebalance --strength {correction['strength']:g}`): its probabilities are divided by how "
-                f"often people name each emotion on Training ({prior}), to that power, so it leans less towards "
-                "the commonest."
+                f"Rebalanced ({command}): its probabilities are divided by how often people name each emotion on "
+                f"Training ({prior}), to that power, so it leans less towards the commonest." if rare_below == 1 else
+                f"Rebalanced ({command}): the emotions people name on fewer than {rare_below:.0%} of Training's "
+                f"faces ({prior}) are lifted towards that share, so a clear but rare expression is not answered with "
+                "a common one; the others keep their order."
             )
         widths = report.smoothing_widths
         if any(widths):

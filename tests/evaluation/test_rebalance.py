@@ -15,7 +15,7 @@ from core.model.classifier import EmotionClassifier
 def rebalanced(ferplus_smoke_run, voted_small_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("rebalanced")
     code = train_cli.main(["rebalance", str(ferplus_smoke_run / "emotion_cnn.keras"), "--data", str(voted_small_csv),
-                           "--strength", "0.6", "--no-tta", "--out", str(out)])
+                           "--strength", "0.6", "--rare-below", "1", "--no-tta", "--out", str(out)])
     assert code == 0
     return out
 
@@ -35,7 +35,8 @@ def test_the_corrected_network_gives_the_commonest_emotion_less_and_the_rarest_m
 def test_the_run_records_what_was_done_and_is_measured_as_served(rebalanced, ferplus_smoke_run):
     report = read_report(rebalanced / "report.json")
     correction = report.config["prior_correction"]
-    assert correction["strength"] == 0.6 and correction["prior_from"] == "Training's FER+ votes"
+    assert correction["strength"] == 0.6 and correction["rare_below"] == 1.0
+    assert correction["prior_from"] == "Training's FER+ votes"
     assert list(correction["prior"]) == list(FERPLUS.emotions)
     assert correction["prior"]["Neutral"] > correction["prior"]["Disgust"]  # what the annotators said on Training
     assert correction["source"]["sha256"] == file_sha256(ferplus_smoke_run / "emotion_cnn.keras")

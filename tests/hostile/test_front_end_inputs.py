@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
         (["train", "--batch-size", "0"], "--batch-size: 0 must be at least 1"),
         (["train", "--learning-rate", "nan"], "--learning-rate: nan must be a finite number above 0"),
         (["attack", "--epsilon", "5"], r"--epsilon: 5 is outside \[0, 1\]"),
+        (["rebalance", "ferplus", "--rare-below", "0"], "--rare-below: a share of 0 names no face"),
     ],
 )
 def test_out_of_range_numbers_are_refused(argv, message, capsys):

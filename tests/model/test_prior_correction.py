@@ -53,6 +53,22 @@ def test_the_correction_divides_the_probabilities_by_the_prior_to_the_strength()
     np.testing.assert_allclose(unchanged, before, rtol=1e-5)
 
 
+def test_below_the_rare_share_only_the_rare_emotions_are_lifted():
+    network = build_model(filters=SMALL, labels=FERPLUS)
+    prior = np.array([0.08, 0.02, 0.04, 0.26, 0.14, 0.12, 0.32, 0.02])
+    faces = np.random.default_rng(2).random((5, 48, 48, 1), dtype=np.float32)
+    before = network.predict(faces, verbose=0)
+    after = with_prior_correction(network, prior, 1.0, rare_below=0.05).predict(faces, verbose=0)
+    common = prior >= 0.05
+    ratio = after / before
+    np.testing.assert_allclose(ratio[:, common], ratio[:, common][:, :1].repeat(common.sum(), axis=1), rtol=1e-4)
+    lift = ratio[:, ~common] / ratio[:, common][:, :1]  # Disgust and Contempt 2.5 times, Fear 1.25 times
+    np.testing.assert_allclose(lift, np.tile(0.05 / prior[~common], (len(faces), 1)), rtol=1e-4)
+    everything = with_prior_correction(network, prior, 1.0, rare_below=1.0).predict(faces, verbose=0)
+    expected = before / prior
+    np.testing.assert_allclose(everything, expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
+
+
 def test_an_ensemble_corrects_every_network():
     members = [build_model(filters=SMALL, labels=FER2013) for _ in range(2)]
     prior = np.full(7, 1 / 7)
@@ -70,3 +86,5 @@ def test_a_bad_strength_or_prior_is_refused():
         with_prior_correction(network, np.full(7, 1 / 7), 1.5)
     with pytest.raises(ValueError, match="one positive share per emotion"):
         with_prior_correction(network, np.full(8, 1 / 8), 0.5)
+    with pytest.raises(ValueError, match="counts as rare"):
+        with_prior_correction(network, np.full(7, 1 / 7), 0.5, rare_below=0.0)
