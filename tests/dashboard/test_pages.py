@@ -81,7 +81,9 @@ def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data
     correction = report.config.get("prior_correction")
     assert ("Rebalanced (`rebalance --strength" in texts(app.caption)) == bool(correction)
     if correction and correction.get("rare_below", 1) < 1:  # only the rare emotions were lifted, and it says which
-        assert f"fewer than {correction['rare_below']:.0%} of Training's faces (Disgust" in texts(app.caption)
+        assert f"fewer than {correction['rare_below']:.0%} of Training's faces (" in texts(app.caption)
+        for name, share in correction["prior"].items():
+            assert (f"{name} {share:.1%}" in texts(app.caption)) == (share < correction["rare_below"])
     widths = [f"{sigma:g}" for sigma in report.smoothing_widths]
     if widths:  # fer2013's networks each have an input blur
         shown = widths[0] if len(set(widths)) == 1 else ", ".join(widths)
