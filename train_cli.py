@@ -163,7 +163,7 @@ SCRATCH_EPOCHS, SCRATCH_LEARNING_RATE, SCRATCH_BATCH = 40, 1e-3, 64
 FINE_TUNE_EPOCHS, FINE_TUNE_LEARNING_RATE, FINE_TUNE_BATCH = 30, 3e-4, 32
 """From --init the network already knows faces: a lower rate, and smaller batches so that a few hundred faces
 still give a few hundred steps (about a minute for 400 faces on two cores)."""
-REBALANCE_STRENGTH, REBALANCE_RARE_BELOW = 1.0, 0.05
+REBALANCE_STRENGTH, REBALANCE_RARE_BELOW = 1.0, 0.04
 """``rebalance``'s defaults: the shipped ``ferplus``'s correction, chosen on PublicTest (docs/training.md)."""
 
 
@@ -224,21 +224,22 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 def _write_product_model(members: list[str], args: argparse.Namespace, drop: Sequence[str] = ()) -> int:
     from core.evaluation.ensemble_report import write_ensemble
 
-    report = write_ensemble(members, _load(args), resolve_data_path(args.data), args.out, flip_tta=not args.no_tta,
-                            drop=drop)
+    data = _with_votes(_load(args), args, required=False)  # networks of the votes are fitted to them
+    report = write_ensemble(members, data, resolve_data_path(args.data), args.out, flip_tta=not args.no_tta, drop=drop)
     tta = "flip TTA" if report.flip_tta else "no TTA"
     config = report.config
     networks = config.get("ensemble") or [{**config["source"], "input_smoothing": config["input_smoothing"]}]
+    key = "log_loss" if "log_loss" in networks[0]["input_smoothing"]["grid"][0] else "cross_entropy"
+    criterion = key.replace("_", "-")
     for member in networks:
         smoothing = member["input_smoothing"]
-        print(f"network {member['file']}: PublicTest {member['accuracy_lite']:.2%} (flip TTA, as given)")
-        print(f"  input smoothing on PublicTest, alone ({tta}): " + ", ".join(
-            f"sigma {row['sigma']:g} {row['accuracy']:.2%} (log-loss {row['log_loss']:.4f})"
-            for row in smoothing["grid"]))
+        print(f"network {member['file']}: {report.evaluated_on} {member['accuracy_lite']:.2%} (flip TTA, as given)")
+        print(f"  input smoothing on {report.evaluated_on}, alone ({tta}): " + ", ".join(
+            f"sigma {row['sigma']:g} {row['accuracy']:.2%} ({criterion} {row[key]:.4f})" for row in smoothing["grid"]))
     widths = ", ".join(f"{sigma:g}" for sigma in report.smoothing_widths) or "0"
-    print(f"chosen sigma {widths} (lowest log-loss of the model's output)")
+    print(f"chosen sigma {widths} (lowest {criterion} of the model's output)")
     print(f"model written to {os.path.join(args.out, report.model_file)}")
-    print(f"PublicTest accuracy: {report.accuracy:.2%} (LiteRT, {tta}), "
+    print(f"{report.evaluated_on} accuracy: {report.accuracy:.2%} (LiteRT, {tta}), "
           f"{report.accuracy_without_tta:.2%} without TTA (Keras)")
     calibration = report.calibration
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.2%} -> "

@@ -2,7 +2,8 @@
 Owns write_ensemble.
 
 Trained networks become the product's model in one step: each network's input smoothing width is fitted on
-PublicTest (:mod:`core.evaluation.smoothing_fit`), the networks are averaged when there are several,
+PublicTest (:mod:`core.evaluation.smoothing_fit`; networks trained on the FER+ votes, on its faces with a
+majority and to their votes, as training selected them), the networks are averaged when there are several,
 and the result is measured the way the product runs it (LiteRT, int8 weights, with or without flip TTA, which
 the model then keeps) and calibrated as a whole. The report uses training's report.json schema: an ensemble
 lists its members under ``config["ensemble"]``, each with its own fitted smoothing and (when its training report
@@ -27,11 +28,21 @@ import numpy as np
 from core.data import FerDataset, file_sha256
 from core.evaluation.metrics import evaluate
 from core.evaluation.plots import plot_confusion_matrix
-from core.evaluation.report import REPORT_FILE, TrainingReport, measure_saved_model, model_summary, read_report
+from core.evaluation.report import (
+    REPORT_FILE,
+    TrainingReport,
+    agreement_with_people,
+    measure_saved_model,
+    model_summary,
+    read_report,
+)
 from core.evaluation.smoothing_fit import fit_input_smoothing, with_members_smoothed
+from core.ferplus import vote_distribution
 from core.labels import PUBLIC_TEST, TRAINING
 from core.model.classifier import MODEL_FILE, EmotionClassifier, load_keras_model
+from core.model.emotion_output import model_labels
 from core.model.ensemble import ensemble_members
+from core.model.targets import vote_selection
 
 if TYPE_CHECKING:
     import keras
@@ -60,6 +71,9 @@ def write_ensemble(
         raise ValueError(f"{data.source}: fitting and measuring a model needs PublicTest rows; "
                          f"found splits {data.splits}")
     networks = _kept_networks(member_files, drop)
+    on_votes = validation.votes is not None and all(_trained_on_votes(entry) for _, entry, _ in networks)
+    validation, evaluated_on = vote_selection(validation) if on_votes else (validation, PUBLIC_TEST)
+    targets = vote_distribution(validation.votes) if on_votes else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     members, described = [], []
@@ -67,19 +81,21 @@ def write_ensemble(
         metrics, _ = evaluate(EmotionClassifier.from_model(member, model_file=cache_file), validation)
         members.append(member)
         described.append({**entry, "parameters": int(member.count_params()), "accuracy_lite": metrics["accuracy"]})
-    widths, grids = fit_input_smoothing(members, validation, flip_tta=flip_tta)
+    widths, grids = fit_input_smoothing(members, validation, flip_tta=flip_tta, targets=targets)
     model = with_members_smoothed(members, widths)
     model.save(out / MODEL_FILE)
     (out / "model_summary.txt").write_text(model_summary(model))
     plain, _ = evaluate(EmotionClassifier(model, flip_tta=False), validation)
-    lite, calibration = measure_saved_model(model, out, validation, flip_tta)
+    lite, calibration = measure_saved_model(model, out, validation, flip_tta, to_votes=on_votes)
     tta = "flip TTA" if flip_tta else "no TTA"
     what = f"ensemble of {len(members)}" if len(members) > 1 else f"input smoothing {widths[0]:g}"
+    emotions = model_labels(model).emotions
     plot_confusion_matrix(
         np.array(lite["confusion_matrix"]), out / "confusion_matrix.png",
-        f"PublicTest, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})",
+        f"{evaluated_on}, accuracy {lite['accuracy']:.2%} ({what}, LiteRT, {tta})", emotions,
     )
-    fitted = {"fitted_on": PUBLIC_TEST, "criterion": f"log-loss, {tta}, the widths chosen together"}
+    criterion = "cross-entropy to the votes" if on_votes else "log-loss"
+    fitted = {"fitted_on": evaluated_on, "criterion": f"{criterion}, {tta}, the widths chosen together"}
     finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if len(members) > 1:
         for member, sigma, grid in zip(described, widths, grids, strict=True):
@@ -89,17 +105,20 @@ def write_ensemble(
     else:
         smoothing = {"sigma": widths[0], **fitted, "grid": grids[0]}
         trained = {"finished": finished, **described[0].pop("training", {})}
-        trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing}
+        trained["config"] = {**trained.get("config", {}), "source": described[0], "input_smoothing": smoothing,
+                             "serve_flip_tta": flip_tta}  # as fitted now, whatever training's own choice was
     report = TrainingReport(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),
-        evaluated_on=PUBLIC_TEST,
+        evaluated_on=evaluated_on,
         flip_tta=flip_tta,
         **lite,
         accuracy_without_tta=plain["accuracy"],
         accuracy_lite=lite["accuracy"],
         split_sizes={name: int((data.usage == name).sum()) for name in data.splits},
         training_split=TRAINING,
+        emotions=list(emotions),
+        **agreement_with_people(model, data, flip_tta),
         calibration=calibration,
         data_file=str(data_path),
         data_sha256=file_sha256(data_path) if Path(data_path).is_file() else None,
@@ -143,6 +162,11 @@ def _networks(path: Path) -> list[tuple[keras.Model, dict, Path | None]]:
     kept = ("file", "sha256", "training")
     return [(member, {**{key: entry[key] for key in kept if key in entry}, "taken_from": str(path)}, None)
             for member, entry in zip(inner, known, strict=True)]
+
+
+def _trained_on_votes(entry: dict) -> bool:
+    """Whether a network's training record says it was fitted to the FER+ votes."""
+    return entry.get("training", {}).get("config", {}).get("labels") == "ferplus"
 
 
 def _own_report(model_file: Path) -> dict | None:

@@ -1,6 +1,6 @@
 """report.json, the training report next to every model: its one typed schema, and the writer that fills it.
-Owns TrainingReport (the schema, with a ``version``), REPORT_FILE, read_report, measure_saved_model and
-write_training_artifacts.
+Owns TrainingReport (the schema, with a ``version``), REPORT_FILE, read_report, measure_saved_model,
+agreement_with_people and write_training_artifacts.
 
 Training writes it (``train_cli.py`` hands :func:`write_training_artifacts` to :func:`core.model.training.train`);
 the dashboard's model card and Evaluation page, and the tests, read it with :func:`read_report`. Reports written
@@ -162,6 +162,18 @@ def measure_saved_model(
     return lite, calibrate(probabilities, validation.labels, out / MODEL_FILE, flip_tta=flip_tta, targets=targets)
 
 
+def agreement_with_people(model: keras.Model, data: FerDataset, flip_tta: bool) -> dict[str, Any]:
+    """A report's ``ferplus`` and ``fer2013_accuracy``: PublicTest's agreement with the annotators and its FER-2013
+    accuracy, of the float32 model served with or without flips; both None where ``data`` has no votes."""
+    public = data.split(PUBLIC_TEST)
+    if public.votes is None or not len(public):
+        return {"ferplus": None, "fer2013_accuracy": None}
+    served = EmotionClassifier(model, flip_tta=flip_tta)
+    figures, probabilities = evaluate(served, public)
+    return {"ferplus": ferplus_metrics(probabilities, served.labels.emotions, public.votes, public.labels),
+            "fer2013_accuracy": figures["accuracy"]}
+
+
 def write_training_artifacts(
     model: keras.Model, data: FerDataset, selection: FerDataset, out: Path, training_info: dict
 ) -> TrainingReport:
@@ -191,13 +203,6 @@ def write_training_artifacts(
         np.array(metrics["confusion_matrix"]), out / "confusion_matrix.png",
         f"{evaluated_on}, accuracy {metrics['accuracy']:.2%} (flip TTA)", exact.labels.emotions,
     )
-    public = data.split(PUBLIC_TEST)
-    ferplus = fer2013_accuracy = None
-    if public.votes is not None and len(public):
-        served = EmotionClassifier(model, flip_tta=config["serve_flip_tta"])
-        fer2013_figures, probabilities = evaluate(served, public)
-        fer2013_accuracy = fer2013_figures["accuracy"]
-        ferplus = ferplus_metrics(probabilities, served.labels.emotions, public.votes, public.labels)
     report = TrainingReport(
         model_file=MODEL_FILE,
         parameters=int(model.count_params()),
@@ -213,8 +218,7 @@ def write_training_artifacts(
         exported_epoch=best_epoch if training_info["config"]["export"] == "best" else len(history),
         history=history.to_dict(orient="list"),
         emotions=list(exact.labels.emotions),
-        ferplus=ferplus,
-        fer2013_accuracy=fer2013_accuracy,
+        **agreement_with_people(model, data, config["serve_flip_tta"]),
         calibration=calibration,
         **{key: value for key, value in training_info.items() if key != "validation"},
     )

@@ -2,9 +2,9 @@
 Owns SIGMAS, with_members_smoothed and fit_input_smoothing.
 
 Each network gets its own width, chosen together for the model's output. The criterion is log-loss (of
-flip-averaged probabilities unless the model is served without flip TTA): it uses every face's probability, not
-only whether the top label is right, so it moves less with the noise of 3,589 faces than accuracy does over a
-grid of eight widths.
+flip-averaged probabilities unless the model is served without flip TTA), or for networks of the FER+ votes the
+cross-entropy to each face's vote distribution: it uses every face's probability, not only whether the top label
+is right, so it moves less with the noise of 3,589 faces than accuracy does over a grid of eight widths.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from core.data import FerDataset
 from core.evaluation.metrics import evaluate
-from core.model.calibration import log_loss
+from core.model.calibration import cross_entropy, log_loss
 from core.model.classifier import EmotionClassifier
 from core.model.ensemble import build_ensemble
 from core.model.smoothing import with_input_smoothing
@@ -36,14 +36,25 @@ def with_members_smoothed(members: Sequence[keras.Model], sigmas: Sequence[float
 
 
 def fit_input_smoothing(
-    members: Sequence[keras.Model], validation: FerDataset, sigmas: Sequence[float] = SIGMAS, flip_tta: bool = True
+    members: Sequence[keras.Model],
+    validation: FerDataset,
+    sigmas: Sequence[float] = SIGMAS,
+    flip_tta: bool = True,
+    targets: np.ndarray | None = None,
 ) -> tuple[list[float], list[list[dict[str, float]]]]:
-    """Each network's width, and each network's accuracy and log-loss alone at every width.
+    """Each network's width, and each network's accuracy and log-loss (``log_loss``) alone at every width; with
+    ``targets`` (the faces' FER+ vote distributions, for networks of the votes) the cross-entropy to them
+    (``cross_entropy``) instead.
 
-    The widths are chosen together, as the combination whose averaged probabilities have the lowest log-loss on
+    The widths are chosen together, as the combination whose averaged probabilities have the lowest loss on
     ``validation`` (every one of the ``len(sigmas) ** len(members)``; each network's probabilities at each width
     are computed once). Networks may want different widths: the mismatch depends on how each one's training
     resampled faces (three chained warps want more blur than one, ``train --single-warp``)."""
+    criterion = "log_loss" if targets is None else "cross_entropy"
+
+    def loss(probabilities: np.ndarray) -> float:
+        return log_loss(probabilities, validation.labels) if targets is None else cross_entropy(probabilities, targets)
+
     probabilities, grids = [], []
     for member in members:
         by_width, rows = [], []
@@ -51,14 +62,12 @@ def fit_input_smoothing(
             classifier = EmotionClassifier(with_input_smoothing(member, sigma), flip_tta=flip_tta)
             metrics, member_probabilities = evaluate(classifier, validation)
             by_width.append(member_probabilities)
-            rows.append({"sigma": float(sigma), "accuracy": metrics["accuracy"],
-                         "log_loss": log_loss(member_probabilities, validation.labels)})
+            rows.append({"sigma": float(sigma), "accuracy": metrics["accuracy"], criterion: loss(member_probabilities)})
         probabilities.append(by_width)
         grids.append(rows)
 
-    def averaged_log_loss(picks: tuple[int, ...]) -> float:
-        mean = np.mean([probabilities[member][pick] for member, pick in enumerate(picks)], axis=0)
-        return log_loss(mean, validation.labels)
+    def averaged_loss(picks: tuple[int, ...]) -> float:
+        return loss(np.mean([probabilities[member][pick] for member, pick in enumerate(picks)], axis=0))
 
-    best = min(itertools.product(range(len(sigmas)), repeat=len(members)), key=averaged_log_loss)
+    best = min(itertools.product(range(len(sigmas)), repeat=len(members)), key=averaged_loss)
     return [float(sigmas[pick]) for pick in best], grids

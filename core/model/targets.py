@@ -1,5 +1,5 @@
 """What a training run fits and selects on: the faces of each side and their target distributions.
-Owns TrainingSets, training_sets, LABEL_SOURCES and VALIDATION_SHARE.
+Owns TrainingSets, training_sets, vote_selection, LABEL_SOURCES and VALIDATION_SHARE.
 
 - ``fer2013``: each face's FER-2013 label, one-hot; fit on Training, select on PublicTest.
 - ``ferplus``: each face's ten FER+ votes as a distribution over the eight emotions (Barsoum et al. 2016
@@ -79,12 +79,18 @@ def _vote_sets(train: FerDataset, val: FerDataset, label_set: LabelSet, fer2013_
     targets = (1 - fer2013_weight) * vote_distribution(train.votes[keep])
     if fer2013_weight:
         targets += fer2013_weight * one_hot(train.labels[keep], label_set)
-    majority = majority_labels(val.votes)
+    selection, described = vote_selection(val)
+    return TrainingSets(train.images[keep], targets.astype(np.float32), selection.images,
+                        vote_distribution(selection.votes), described, selection)
+
+
+def vote_selection(public: FerDataset) -> tuple[FerDataset, str]:
+    """``public``'s faces with an official FER+ majority, labelled with it, and their name for reports: what a
+    model of the votes is selected, fitted and measured on."""
+    majority = majority_labels(public.votes)
     judged = majority >= 0
-    selection = replace(val.rows(judged), labels=majority[judged])
-    return TrainingSets(train.images[keep], targets.astype(np.float32), val.images[judged],
-                        vote_distribution(val.votes[judged]), f"{int(judged.sum()):,} PublicTest faces' FER+ majority",
-                        selection)
+    described = f"{int(judged.sum()):,} PublicTest faces' FER+ majority"
+    return replace(public.rows(judged), labels=majority[judged]), described
 
 
 def _held_out_sets(train: FerDataset, label_set: LabelSet, seed: int) -> TrainingSets:

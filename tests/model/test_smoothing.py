@@ -127,6 +127,44 @@ def test_the_smooth_command_keeps_the_training_record_and_ships_the_fitted_model
     assert shipped_tflite(out / "emotion_cnn.keras", flip_tta=True) is not None
 
 
+def test_a_network_of_the_votes_is_smoothed_to_the_votes_and_can_then_be_rebalanced(
+    tmp_path, voted_small_csv, ferplus_smoke_run
+):
+    import train_cli
+    from core.data import load_dataset
+    from core.evaluation.metrics import evaluate
+    from core.evaluation.report import read_report
+    from core.ferplus import attach_votes, find_votes_file, vote_distribution
+    from core.labels import FERPLUS, PUBLIC_TEST
+    from core.model.calibration import cross_entropy
+    from core.model.targets import vote_selection
+
+    source, out = ferplus_smoke_run / "emotion_cnn.keras", tmp_path / "smoothed"
+    assert train_cli.main(["smooth", str(source), "--data", str(voted_small_csv), "--no-tta", "--out", str(out)]) == 0
+
+    report = read_report(out / "report.json")
+    smoothing = report.config["input_smoothing"]
+    assert "FER+ majority" in report.evaluated_on and smoothing["fitted_on"] == report.evaluated_on
+    assert smoothing["criterion"].startswith("cross-entropy to the votes")
+    chosen = min(smoothing["grid"], key=lambda row: row["cross_entropy"])
+    assert smoothing["sigma"] == chosen["sigma"]
+    data = load_dataset(voted_small_csv)
+    selection, _ = vote_selection(attach_votes(data, find_votes_file(voted_small_csv)).split(PUBLIC_TEST))
+    smoothed = EmotionClassifier(with_input_smoothing(load_keras_model(source), chosen["sigma"]), flip_tta=False)
+    probabilities = evaluate(smoothed, selection)[1]
+    assert cross_entropy(probabilities, vote_distribution(selection.votes)) == pytest.approx(chosen["cross_entropy"])
+    assert report.emotions == list(FERPLUS.emotions) and report.ferplus is not None
+    assert report.calibration["fitted_to"] == "cross-entropy to the vote distributions"
+    assert report.serves_flip_tta is False  # as fitted, though the network was trained to be served with flips
+
+    rebalanced = tmp_path / "rebalanced"
+    assert train_cli.main(["rebalance", str(out / "emotion_cnn.keras"), "--data", str(voted_small_csv),
+                           "--out", str(rebalanced)]) == 0
+    corrected = read_report(rebalanced / "report.json")
+    assert corrected.smoothing_widths == [smoothing["sigma"]] and corrected.serves_flip_tta is False
+    assert input_smoothing_sigmas(load_keras_model(rebalanced / "emotion_cnn.keras")) == [smoothing["sigma"]]
+
+
 def test_the_ensemble_command_refuses_one_model(tmp_path, small_csv, capsys):
     import train_cli
 
