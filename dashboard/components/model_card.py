@@ -143,12 +143,13 @@ def model_card(report: TrainingReport | None, error: str | None = None) -> None:
         widths = report.smoothing_widths
         if any(widths):
             fitted_on = config["input_smoothing"].get("fitted_on", split)
+            criterion = config["input_smoothing"].get("criterion", "log-loss").split(",")[0]
             blur = (f"the model blurs each face with a 3x3 Gaussian (sigma {widths[0]:g} px) before its network"
                     if len(set(widths)) == 1 else "each network first blurs the face with a 3x3 Gaussian of its own "
                     "width (sigma " + ", ".join(f"{sigma:g}" for sigma in widths) + " px, in member order)")
             st.caption(
                 f"Input smoothing: {blur}, because training only ever showed the network resampled, slightly "
-                f"blurred faces. The width was chosen on {fitted_on} by log-loss."
+                f"blurred faces. The width was chosen on {fitted_on} by {criterion}."
             )
         if members:
             alone = [_accuracy_at_own_blur(m) for m in members]

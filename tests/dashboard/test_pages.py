@@ -85,9 +85,11 @@ def test_home_shows_the_model_card_data_status_and_page_links(open_page, no_data
         for name, share in correction["prior"].items():
             assert (f"{name} {share:.1%}" in texts(app.caption)) == (share < correction["rare_below"])
     widths = [f"{sigma:g}" for sigma in report.smoothing_widths]
-    if widths:  # fer2013's networks each have an input blur
+    if widths:  # both shipped models blur their input
         shown = widths[0] if len(set(widths)) == 1 else ", ".join(widths)
         assert f"(sigma {shown} px" in texts(app.caption)  # the shipped model's blur, each network's
+        criterion = "cross-entropy to the votes" if report.config.get("labels") == "ferplus" else "log-loss"
+        assert f"chosen on {report.config['input_smoothing']['fitted_on']} by {criterion}." in texts(app.caption)
 
 
 def test_home_reports_a_data_set_found_through_the_environment(open_page, monkeypatch, tmp_path):
