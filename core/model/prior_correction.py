@@ -14,7 +14,7 @@ Dividing by the whole prior also reshuffles the common emotions among themselves
 which costs much of the agreement with people that the network learned. ``rare_below`` limits the correction to
 the rare emotions: each share is capped at ``rare_below`` before the division, so every emotion people name more
 often than that is divided by the same number, which cancels, and only the rarer ones (Fear, Disgust, Contempt at
-0.05) are lifted towards it.
+0.04, the shipped ``ferplus``'s share) are lifted towards it.
 """
 
 from __future__ import annotations
